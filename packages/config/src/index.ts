@@ -1,2 +1,3 @@
-// placeholder until the package lands
-export {};
+// Schema-checked configuration: file + ALTO_* environment + flags.
+export * from './loader.js';
+export * from './sections.js';
