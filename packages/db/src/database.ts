@@ -1,0 +1,99 @@
+// Opens a Kysely database on SQLite (better-sqlite3, WAL), PostgreSQL (pg) or MariaDB/MySQL (mysql2).
+//
+// Column conventions that behave the same on all three engines (repositories rely on them):
+// ids and names are varchar(n); booleans are integer 0/1; times are bigint epoch milliseconds
+// (PostgreSQL's int8 is parsed to a number here); JSON blobs are text. On MariaDB/MySQL every
+// table is created `DEFAULT CHARSET utf8mb4 COLLATE utf8mb4_bin`: names then compare
+// case-sensitively as on the other engines, and foreign keys (which need equal collations on
+// both sides) can be declared.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { createPool } from 'mysql2';
+import { parseConnectionUrl, redact, type Dialect } from './connection-url.js';
+
+export interface DatabaseOptions {
+  connection: string;
+  max_pool_size?: number;
+  connection_recycle_time?: number;
+  sqlite_synchronous?: 'full' | 'normal';
+}
+
+export interface Database<DB> {
+  readonly db: Kysely<DB>;
+  readonly dialect: Dialect;
+  /** The connection URL without its password. */
+  readonly description: string;
+  /** Runs a real query; resolves to its round-trip time in ms. */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+export function openDatabase<DB>(opts: DatabaseOptions): Database<DB> {
+  const target = parseConnectionUrl(opts.connection);
+  let db: Kysely<DB>;
+  if (target.dialect === 'sqlite') {
+    if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
+    const raw = new SqliteDatabase(target.path);
+    // WAL lets readers run beside the writer; FULL makes every commit durable across power loss,
+    // NORMAL across a process crash (kill -9), which is what the embedded default must survive.
+    raw.pragma('journal_mode = WAL');
+    raw.pragma(`synchronous = ${(opts.sqlite_synchronous ?? 'full').toUpperCase()}`);
+    raw.pragma('foreign_keys = ON');
+    raw.pragma('busy_timeout = 5000');
+    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  } else if (target.dialect === 'postgres') {
+    const pool = new pg.Pool({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      max: opts.max_pool_size ?? 5,
+      idleTimeoutMillis: 30_000,
+      maxLifetimeSeconds: opts.connection_recycle_time ?? 3600,
+      application_name: 'altostratus',
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+          // bigint columns hold epoch milliseconds and counters: well inside 2^53
+          if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
+          return pg.types.getTypeParser(oid, format ?? 'text');
+        }) as typeof pg.types.getTypeParser,
+      },
+    });
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    const pool = createPool({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectionLimit: opts.max_pool_size ?? 5,
+      charset: 'utf8mb4',
+      supportBigNumbers: true,
+      timezone: 'Z',
+      maxIdle: opts.max_pool_size ?? 5,
+      idleTimeout: 60_000,
+    });
+    db = new Kysely<DB>({ dialect: new MysqlDialect({ pool }) });
+  }
+  return {
+    db,
+    dialect: target.dialect,
+    description: redact(opts.connection),
+    async ping() {
+      const t0 = performance.now();
+      await sql`select 1`.execute(db);
+      return performance.now() - t0;
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
