@@ -4,3 +4,4 @@ export * from './clock.js';
 export * from './json.js';
 export * from './errors.js';
 export * from './context.js';
+export * from './cache.js';

@@ -1,2 +1,5 @@
-// placeholder until the package lands
-export {};
+// Process runtime: logger, runnables and their manager, health/readiness/metrics, caches.
+export * from './logger.js';
+export * from './runnable.js';
+export * from './health.js';
+export * from './cache/index.js';
