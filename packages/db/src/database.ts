@@ -62,7 +62,7 @@ export function openDatabase<DB>(opts: DatabaseOptions): Database<DB> {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
           // bigint columns hold epoch milliseconds and counters: well inside 2^53
           if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
-          return pg.types.getTypeParser(oid, format ?? 'text');
+          return pg.types.getTypeParser(oid, format ?? 'text') as (v: string) => unknown;
         }) as typeof pg.types.getTypeParser,
       },
     });

@@ -6,7 +6,7 @@ interface DriverError {
 }
 
 function fields(err: unknown): DriverError {
-  return typeof err === 'object' && err !== null ? (err as DriverError) : {};
+  return typeof err === 'object' && err !== null ? (err) : {};
 }
 
 /** A UNIQUE or PRIMARY KEY constraint was violated (the row already exists). */

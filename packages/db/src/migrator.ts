@@ -48,7 +48,7 @@ export async function migrateToLatest<DB>(database: Database<DB>, migrations: Re
   const { error, results } = await migrator(database, migrations).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`migration ${failed ?? '(setup)'} failed on ${database.description}: ${(error as Error).message ?? String(error)}`, { cause: error });
+    throw new Error(`migration ${failed ?? '(setup)'} failed on ${database.description}: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -64,7 +64,8 @@ function textStream(out: NodeJS.WritableStream): Writable {
             .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
             .join(' ');
           const t = typeof time === 'string' ? time.slice(11, 19) : '';
-          out.write(`${t} ${String(level).padEnd(5)} ${name ? `[${String(name)}] ` : ''}${String(msg ?? '')}${extras ? ` ${extras}` : ''}\n`);
+          const str = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+          out.write(`${t} ${str(level).padEnd(5)} ${name ? `[${str(name)}] ` : ''}${msg === undefined ? '' : str(msg)}${extras ? ` ${extras}` : ''}\n`);
         } catch {
           out.write(`${line}\n`);
         }

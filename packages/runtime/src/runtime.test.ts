@@ -92,5 +92,5 @@ test('the logger masks passwords and tokens wherever they appear', () => {
 test('text format is one readable line per record', () => {
   const s = sink();
   createLogger({ destination: s.stream, format: 'text', name: 'identity-api' }).info({ port: 5000 }, 'listening');
-  assert.match(s.lines()[0]!, /^\d\d:\d\d:\d\d info  \[identity-api\] listening port=5000$/);
+  assert.match(s.lines()[0]!, /^\d\d:\d\d:\d\d info {2}\[identity-api\] listening port=5000$/);
 });

@@ -24,7 +24,7 @@ class ServerConnection {
 
   constructor(address: string, timeoutMs: number) {
     const [h, p] = address.includes(':') ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)] : [address, '11211'];
-    this.host = h!.replace(/^\[|\]$/g, '');
+    this.host = h.replace(/^\[|\]$/g, '');
     this.port = Number(p);
     this.timeoutMs = timeoutMs;
   }

@@ -1,0 +1,126 @@
+// Maps domain errors to HTTP statuses and renders them in each upstream service's envelope.
+import type { FastifyRequest } from 'fastify';
+import type { AltoError} from '@alto/kernel';
+import { type ErrorKind } from '@alto/kernel';
+
+export const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  not_acceptable: 406,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  quota_exceeded: 413,
+  too_many_requests: 429,
+  internal: 500,
+  service_unavailable: 503,
+  timeout: 504,
+};
+
+/** Python's http.client.responses, which upstream services use as error titles. */
+export const HTTP_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export interface RenderedError {
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ErrorRenderer {
+  /** Override the status for a kind (e.g. Nova answers quota errors with 403). */
+  statusOf?(err: AltoError): number | undefined;
+  render(err: AltoError, status: number, req: FastifyRequest): RenderedError;
+}
+
+export function statusOf(err: AltoError, renderer: ErrorRenderer): number {
+  return renderer.statusOf?.(err) ?? STATUS_OF_KIND[err.kind];
+}
+
+/** Messages for the errors the HTTP layer itself raises, so a service can word them as upstream does. */
+export type MessageOverrides = Partial<Record<string, string>>;
+
+const message = (err: AltoError, overrides: MessageOverrides) => overrides[err.code] ?? err.message;
+
+/** Keystone: {"error": {"code", "message", "title"}}; 401s carry WWW-Authenticate. */
+export function keystoneRenderer(opts: { wwwAuthenticateUri: () => string; messages?: MessageOverrides }): ErrorRenderer {
+  return {
+    render(err, status) {
+      const body = { error: { code: status, message: message(err, opts.messages ?? {}), title: HTTP_TITLES[status] ?? 'Error' } };
+      return status === 401 ? { body, headers: { 'www-authenticate': `Keystone uri="${opts.wwwAuthenticateUri()}"` } } : { body };
+    },
+  };
+}
+
+const COMPUTE_FAULT_NAMES: Record<number, string> = {
+  400: 'badRequest',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'itemNotFound',
+  405: 'badMethod',
+  409: 'conflictingRequest',
+  413: 'overLimit',
+  415: 'badMediaType',
+  429: 'overLimit',
+  501: 'notImplemented',
+  503: 'serviceUnavailable',
+};
+
+/** Nova and Cinder: {"itemNotFound": {"code": 404, "message": "..."}}. */
+export function computeRenderer(opts: { quotaStatus?: number; messages?: MessageOverrides } = {}): ErrorRenderer {
+  return {
+    statusOf: (err) => (err.kind === 'quota_exceeded' && opts.quotaStatus ? opts.quotaStatus : undefined),
+    render(err, status) {
+      const name = COMPUTE_FAULT_NAMES[status] ?? 'computeFault';
+      return { body: { [name]: { code: status, message: message(err, opts.messages ?? {}) } } };
+    },
+  };
+}
+
+/** Neutron: {"NeutronError": {"type": "NetworkNotFound", "message": "...", "detail": ""}}. */
+export function neutronRenderer(opts: { messages?: MessageOverrides } = {}): ErrorRenderer {
+  return {
+    render(err) {
+      const type = err.name === 'AltoError' ? 'NeutronException' : err.name.replace(/Error$/, '');
+      return { body: { NeutronError: { type, message: message(err, opts.messages ?? {}), detail: '' } } };
+    },
+  };
+}
+
+/** Placement: {"errors": [{"status", "title", "detail", "request_id", "code"}]}. */
+export function placementRenderer(opts: { messages?: MessageOverrides } = {}): ErrorRenderer {
+  return {
+    render(err, status, req) {
+      const title = HTTP_TITLES[status] ?? 'Error';
+      return {
+        body: {
+          errors: [
+            {
+              status,
+              title,
+              detail: message(err, opts.messages ?? {}),
+              request_id: req.id,
+              code: err.code.startsWith('placement.') ? err.code : 'placement.undefined_code',
+            },
+          ],
+        },
+      };
+    },
+  };
+}

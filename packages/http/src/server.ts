@@ -1,0 +1,141 @@
+// The fastify factory every API uses: request ids, strict JSON bodies, body limits, 404/405 and
+// error rendering in the service's upstream envelope, one log line per request.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { AltoError, InternalError, NotFoundError, PayloadTooLargeError, ValidationError, isRequestId, newRequestId, type RequestContext } from '@alto/kernel';
+import type { Logger } from 'pino';
+import { statusOf, type ErrorRenderer } from './errors.js';
+
+/** A body whose content type is not JSON: routes that take JSON reject it, upload routes read it. */
+export class RawBody {
+  readonly contentType: string;
+  readonly data: Buffer;
+  constructor(contentType: string, data: Buffer) {
+    this.contentType = contentType;
+    this.data = data;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+}
+
+export interface HttpServerOptions {
+  logger: Logger;
+  renderer: ErrorRenderer;
+  /** Largest accepted body in bytes; larger is a 413. */
+  bodyLimit: number;
+}
+
+interface RoutePattern {
+  regex: RegExp;
+  methods: Set<string>;
+}
+
+function patternOf(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${escaped}/?$`);
+}
+
+export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdLogLabel: 'request_id',
+    genReqId: () => newRequestId(),
+    bodyLimit: opts.bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+  });
+
+  app.decorateRequest('ctx', null as unknown as RequestContext);
+  app.addHook('onRequest', async (req, reply) => {
+    const inbound = req.headers['x-openstack-request-id'];
+    const globalRequestId = typeof inbound === 'string' && isRequestId(inbound) ? inbound : undefined;
+    req.ctx = { requestId: req.id, globalRequestId, roles: [], serviceRoles: [], isAdminProject: false };
+    reply.header('x-openstack-request-id', req.id);
+  });
+
+  // One line per request, never with bodies or tokens.
+  app.addHook('onResponse', async (req, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    if ((req.routeOptions.config as { health?: boolean } | undefined)?.health) return;
+    req.log[level](
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        user_id: req.ctx?.userId,
+        project_id: req.ctx?.projectId,
+        global_request_id: req.ctx?.globalRequestId,
+      },
+      'request',
+    );
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/, { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      done(new ValidationError('Malformed JSON in request body.', 'http.malformed_json'), undefined);
+    }
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    done(null, new RawBody(String(req.headers['content-type'] ?? ''), body));
+  });
+
+  const patterns: RoutePattern[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const regex = patternOf(route.url);
+    const existing = patterns.find((p) => p.regex.source === regex.source);
+    if (existing) for (const m of methods) existing.methods.add(m);
+    else patterns.push({ regex, methods: new Set(methods) });
+  });
+
+  const send = (err: AltoError, req: FastifyRequest, reply: FastifyReply) => {
+    const status = statusOf(err, opts.renderer);
+    const rendered = opts.renderer.render(err, status, req);
+    void reply.code(status).headers(rendered.headers ?? {});
+    return reply.send(rendered.body);
+  };
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!.replace(/\/{2,}/g, '/');
+    const known = patterns.find((p) => p.regex.test(path));
+    if (known && !known.methods.has(req.method)) {
+      void reply.header('allow', [...known.methods].join(', '));
+      return send(new AltoError('method_not_allowed', 'http.method_not_allowed', 'The method is not allowed for the requested URL.'), req, reply);
+    }
+    return send(new NotFoundError('The resource could not be found.', 'http.route_not_found'), req, reply);
+  });
+
+  app.setErrorHandler((error: FastifyError | AltoError | Error, req, reply) => {
+    let err: AltoError;
+    if (error instanceof AltoError) {
+      err = error;
+    } else {
+      const fe = error as FastifyError;
+      if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = new PayloadTooLargeError('Request is too large.', 'http.body_too_large');
+      else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') err = new AltoError('unsupported_media_type', 'http.unsupported_media_type', 'Unsupported media type.');
+      else if (fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') err = new ValidationError('Content-Length does not match the body.', 'http.bad_content_length');
+      else if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) err = new ValidationError(fe.message, 'http.bad_request');
+      else {
+        req.log.error({ err: error }, 'unhandled error');
+        err = new InternalError();
+      }
+    }
+    if (err.kind === 'internal' && error instanceof AltoError) req.log.error({ err: error }, 'internal error');
+    return send(err, req, reply);
+  });
+
+  return app;
+}
