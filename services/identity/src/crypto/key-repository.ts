@@ -397,7 +397,11 @@ export class KeyRepositoryReader implements FernetKeySource {
     for (const w of loaded.warnings) if (!this.#reported.has(w)) this.#onWarning(w);
     this.#reported = current;
     const keys = loaded.keys.map((k) => k.key);
-    this.#state = { keys, fingerprint: keys.map((k) => k.encoded).join(','), loadedAtMs: this.#clock.nowMs() };
+    const fingerprint = keys.map((k) => k.encoded).join(',');
+    const previous = this.#state;
+    // unchanged keys keep their identity, so callers can cache per key set
+    const same = previous !== undefined && previous.fingerprint === fingerprint;
+    this.#state = { keys: same ? previous.keys : keys, fingerprint, loadedAtMs: this.#clock.nowMs() };
     return this.#state;
   }
 }
