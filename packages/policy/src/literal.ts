@@ -37,44 +37,34 @@ const FLOAT_RE = new RegExp(`^(?:${POINTFLOAT}|(?:${DIGITPART}|${POINTFLOAT})[eE
 export function classifyKind(kind: string): KindClass {
   const constant = CONSTANTS.get(kind);
   if (constant !== undefined) return { type: 'literal', text: constant };
+  if (isNamePath(kind)) return { type: 'path', segments: kind.split('.') };
+  if (IDENTIFIER.test(kind)) return { type: 'unsupported', reason: `'${kind}' is a Python keyword, which literal_eval() rejects as a syntax error` };
 
-  const segments = kind.split('.');
-  // `True.x` parses as an attribute of a constant (ValueError, so a path); `x.True` does not parse.
-  if (segments.length > 1 && segments.every((s, i) => IDENTIFIER.test(s) && (i === 0 ? !KEYWORDS.has(s) || CONSTANTS.has(s) : !KEYWORDS.has(s)))) {
-    return { type: 'path', segments };
-  }
-  if (segments.length === 1 && IDENTIFIER.test(kind)) {
-    if (KEYWORDS.has(kind)) return { type: 'unsupported', reason: `'${kind}' is a Python keyword, which literal_eval() rejects as a syntax error` };
-    return { type: 'path', segments };
-  }
-
-  const literal = evalLiteral(kind);
+  const literal = evalNumber(kind) ?? evalStrings(kind);
   if (literal !== undefined) return { type: 'literal', text: literal };
+
+  const signs = /^[+-]+/.exec(kind)?.[0] ?? '';
+  if (signs !== '') {
+    const operand = kind.slice(signs.length);
+    // literal_eval takes one sign on an int or float literal; a sign on anything else that
+    // parses (a name, a str, True, another sign) is a ValueError, so oslo walks the creds.
+    const number = signs.length === 1 ? evalNumber(operand) : undefined;
+    if (number !== undefined) return { type: 'literal', text: negate(number, signs === '-') };
+    if (CONSTANTS.has(operand) || isNamePath(operand) || evalNumber(operand) !== undefined || evalStrings(operand) !== undefined) {
+      return { type: 'path', segments: kind.split('.') };
+    }
+  }
   return {
     type: 'unsupported',
     reason: `'${kind}' is neither a name, a dotted name, nor a str, int, float, bool or None literal`,
   };
 }
 
-/** str() of the literal `text` (optionally signed number, or one or more adjacent str literals). */
-function evalLiteral(text: string): string | undefined {
-  let sign = '';
-  let body = text;
-  if (body.startsWith('-') || body.startsWith('+')) {
-    sign = body[0] === '-' ? '-' : '';
-    body = body.slice(1);
-    // literal_eval accepts a sign on a number (bool counts: -True is -1), never on a str.
-    if (body === 'True' || body === 'False') {
-      const n = body === 'True' ? 1 : 0;
-      return sign === '-' && n !== 0 ? '-1' : String(n);
-    }
-    const n = evalNumber(body);
-    if (n === undefined) return undefined;
-    return negate(n, sign === '-');
-  }
-  const n = evalNumber(body);
-  if (n !== undefined) return n;
-  return evalStrings(body);
+/** A name or dotted name Python parses (ValueError in literal_eval, so a credentials path). */
+function isNamePath(text: string): boolean {
+  const segments = text.split('.');
+  // `True.x` is an attribute of a constant; `x.True` and `x.class` do not parse.
+  return segments.every((s, i) => IDENTIFIER.test(s) && (!KEYWORDS.has(s) || (i === 0 && segments.length > 1 && CONSTANTS.has(s))));
 }
 
 function negate(num: string, neg: boolean): string {

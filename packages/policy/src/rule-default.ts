@@ -7,7 +7,8 @@ export const SCOPE_TYPES: readonly ScopeType[] = ['system', 'domain', 'project']
 
 /** One API call a policy guards, for docs and the sample file. */
 export interface Operation {
-  readonly method: string;
+  /** An HTTP method; Keystone writes a list for a few system-grant rules, and samples print it as a list. */
+  readonly method: string | readonly string[];
   readonly path: string;
 }
 
@@ -57,7 +58,8 @@ export function validateRuleDefault(rule: RuleDefault): void {
     if (rule.description === undefined || rule.description === '') fail('a documented rule needs a description');
     if (rule.operations.length === 0) fail('operations must not be empty');
     for (const op of rule.operations) {
-      if (typeof op.method !== 'string' || typeof op.path !== 'string') fail('each operation needs a method and a path');
+      const methodOk = typeof op.method === 'string' || (Array.isArray(op.method) && op.method.every((m) => typeof m === 'string'));
+      if (!methodOk || typeof op.path !== 'string') fail('each operation needs a method and a path');
     }
   }
   if (rule.deprecatedRule !== undefined) {

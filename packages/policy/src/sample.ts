@@ -1,6 +1,6 @@
 // renderSample: the commented policy.yaml oslopolicy-sample-generator writes for a namespace,
 // so operators get the same file (descriptions, operations, scopes, deprecations) from us.
-import { pyIsBlank, pyLen, pyLstrip, pyRstrip, pySplitlines, pyStrip } from './python.js';
+import { pyIsBlank, pyLen, pyLstrip, pyRepr, pyRstrip, pySplitlines, pyStrip } from './python.js';
 import type { RuleDefault } from './rule-default.js';
 import { wrap } from './textwrap.js';
 
@@ -40,7 +40,8 @@ export function renderRuleSample(rule: RuleDefault, options: SampleOptions = {})
   let text = `"${rule.name}": "${rule.checkStr}"\n`;
   let ops = '';
   for (const op of rule.operations ?? []) {
-    if (op.method !== '' && op.path !== '') ops += `# ${op.method}  ${op.path}\n`;
+    // Python's truthiness and str(): an empty method or path is skipped, a list prints as a list.
+    if (op.method.length > 0 && op.path !== '') ops += `# ${typeof op.method === 'string' ? op.method : pyRepr(op.method)}  ${op.path}\n`;
   }
   const scope = rule.scopeTypes === undefined ? '' : `# Intended scope(s): ${rule.scopeTypes.join(', ')}\n`;
   text = `${ops}${scope}#${text}\n`;
