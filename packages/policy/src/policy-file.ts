@@ -97,7 +97,7 @@ function ruleValue(source: string, name: string, value: unknown, strict: boolean
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) {
     const ok = value.every((inner) => typeof inner === 'string' || (Array.isArray(inner) && inner.every((s) => typeof s === 'string')));
-    if (ok) return value as RuleList;
+    if (ok) return value;
     return fail(source, `policy "${name}": a rule list must hold strings or lists of strings`);
   }
   // oslo hands any other value to its list parser, where null, false and 0 mean "always allow".

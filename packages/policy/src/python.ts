@@ -27,6 +27,7 @@ export function pyRstrip(s: string): string {
 
 /** `str.splitlines()`: the line boundaries CPython recognises, \r\n counted once. */
 export function pySplitlines(s: string): string[] {
+  // eslint-disable-next-line no-control-regex -- Python also breaks lines at the \x1c-\x1e separators
   const lines = s.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/u);
   // splitlines() drops the empty string after a trailing boundary (and returns [] for '').
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
@@ -133,5 +134,6 @@ export function pyRepr(value: unknown): string {
       .map(([k, v]) => `${pyStrRepr(k)}: ${pyRepr(v)}`)
       .join(', ')}}`;
   }
-  return String(value);
+  // Not a value Python would see from JSON; anything stable will do.
+  return JSON.stringify(value) ?? typeof value;
 }

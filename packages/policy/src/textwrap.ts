@@ -84,14 +84,10 @@ export function wrap(text: string, options: WrapOptions = {}): string[] {
       }
       curLine.push(next.slice(0, end));
       chunks[chunks.length - 1] = next.slice(end);
-      curLen = curLine.reduce((n, c) => n + c.length, 0);
     }
 
     const last = curLine[curLine.length - 1];
-    if (last !== undefined && isBlank(last)) {
-      curLen -= last.length;
-      curLine.pop();
-    }
+    if (last !== undefined && isBlank(last)) curLine.pop();
     if (curLine.length > 0) lines.push(indent + curLine.map((c) => c.join('')).join(''));
   }
   return lines;
