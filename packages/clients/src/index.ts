@@ -1,2 +1,3 @@
-// placeholder until the package lands
-export {};
+// Typed HTTP clients for talking to services the way OpenStack services talk to each other.
+export * from './http-client.js';
+export * from './identity.js';

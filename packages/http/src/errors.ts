@@ -59,11 +59,11 @@ export type MessageOverrides = Partial<Record<string, string>>;
 const message = (err: AltoError, overrides: MessageOverrides) => overrides[err.code] ?? err.message;
 
 /** Keystone: {"error": {"code", "message", "title"}}; 401s carry WWW-Authenticate. */
-export function keystoneRenderer(opts: { wwwAuthenticateUri: () => string; messages?: MessageOverrides }): ErrorRenderer {
+export function keystoneRenderer(opts: { wwwAuthenticateUri: (req: FastifyRequest) => string; messages?: MessageOverrides }): ErrorRenderer {
   return {
-    render(err, status) {
+    render(err, status, req) {
       const body = { error: { code: status, message: message(err, opts.messages ?? {}), title: HTTP_TITLES[status] ?? 'Error' } };
-      return status === 401 ? { body, headers: { 'www-authenticate': `Keystone uri="${opts.wwwAuthenticateUri()}"` } } : { body };
+      return status === 401 ? { body, headers: { 'www-authenticate': `Keystone uri="${opts.wwwAuthenticateUri(req)}"` } } : { body };
     },
   };
 }

@@ -26,6 +26,11 @@ export interface HttpServerOptions {
   renderer: ErrorRenderer;
   /** Largest accepted body in bytes; larger is a 413. */
   bodyLimit: number;
+  /**
+   * Every body must be a JSON object, checked before routing and authentication as Keystone
+   * does; a body without Content-Type is read as JSON. Services that take uploads leave it off.
+   */
+  jsonOnly?: boolean;
 }
 
 interface RoutePattern {
@@ -80,16 +85,38 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/, { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
-    if (body.length === 0) return done(null, undefined);
+  const parseJson = (body: Buffer): unknown => {
+    if (body.length === 0) return undefined;
+    let value: unknown;
     try {
-      done(null, JSON.parse(body.toString('utf8')));
+      value = JSON.parse(body.toString('utf8'));
     } catch {
-      done(new ValidationError('Malformed JSON in request body.', 'http.malformed_json'), undefined);
+      throw new ValidationError('Malformed JSON in request body.', 'http.malformed_json');
+    }
+    if (opts.jsonOnly && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw new ValidationError('Expecting a JSON object in the request body.', 'http.not_object');
+    }
+    return value;
+  };
+  app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/, { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+    try {
+      done(null, parseJson(body));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
-    done(null, new RawBody(String(req.headers['content-type'] ?? ''), body));
+    const type = req.headers['content-type'];
+    if (!opts.jsonOnly) return done(null, new RawBody(String(type ?? ''), body));
+    if (body.length === 0) return done(null, undefined);
+    if (!type) {
+      try {
+        return done(null, parseJson(body));
+      } catch (err) {
+        return done(err as Error, undefined);
+      }
+    }
+    done(new ValidationError('Expecting to find application/json in Content-Type header.', 'http.bad_content_type'), undefined);
   });
 
   const patterns: RoutePattern[] = [];

@@ -2,4 +2,5 @@
 export * from './logger.js';
 export * from './runnable.js';
 export * from './health.js';
+export * from './http-runnable.js';
 export * from './cache/index.js';

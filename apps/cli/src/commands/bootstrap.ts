@@ -1,0 +1,40 @@
+// `alto bootstrap`: keystone-manage bootstrap for a split deployment (a Kubernetes Job).
+import { readFileSync } from 'node:fs';
+import { systemClock, ValidationError } from '@alto/kernel';
+import { createIdentity } from '@alto/identity';
+import { createMetricsRegistry } from '@alto/runtime';
+import { identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { makeLogger, openBus, openIdentityDatabase } from '../components.js';
+import { progress } from '../progress.js';
+
+export async function bootstrapCommand(sources: ConfigSources, opts: { adminPasswordFile?: string }): Promise<void> {
+  const config = loadAltoConfig(sources);
+  const password = opts.adminPasswordFile ? readFileSync(opts.adminPasswordFile, 'utf8').trim() : process.env.ALTO_ADMIN_PASSWORD;
+  if (!password) throw new ValidationError('the admin password is needed: set ALTO_ADMIN_PASSWORD or pass --admin-password-file', 'cli.no_admin_password');
+  const log = makeLogger(config, 'bootstrap');
+  const bus = await openBus(config, log);
+  const database = openIdentityDatabase(config);
+  try {
+    const identity = await createIdentity({ config: config.identity, database, bus, clock: systemClock, log, metrics: createMetricsRegistry('bootstrap') });
+    const url = identityUrl(config);
+    await progress().step(
+      'bootstrap',
+      () =>
+        identity.bootstrap({
+          adminUsername: config.bootstrap.admin_username,
+          adminPassword: password,
+          adminProjectName: config.bootstrap.admin_project_name,
+          serviceProjectName: config.bootstrap.service_project_name,
+          regionId: config.bootstrap.region_id,
+          serviceName: 'keystone',
+          publicUrl: config.bootstrap.public_url ?? `${url}/v3/`,
+          internalUrl: config.bootstrap.internal_url ?? config.bootstrap.public_url ?? `${url}/v3/`,
+          adminUrl: config.bootstrap.admin_url ?? config.bootstrap.public_url ?? `${url}/v3/`,
+        }),
+      (r) => (r.created.length ? r.created.join(', ') : 'nothing to do'),
+    );
+  } finally {
+    await bus.close();
+    await database.close();
+  }
+}

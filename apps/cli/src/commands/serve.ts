@@ -1,0 +1,25 @@
+// `alto serve <component>`: one component in the foreground, for a pod or a systemd unit.
+import { exitOnSignals } from '@alto/runtime';
+import { ValidationError } from '@alto/kernel';
+import { loadAltoConfig, type ConfigSources } from '../config.js';
+import { COMPONENTS, Manager, addIdentityApi, makeLogger, openBus, type ComponentName } from '../components.js';
+
+export async function serve(component: string, sources: ConfigSources): Promise<void> {
+  if (!(COMPONENTS as readonly string[]).includes(component)) {
+    throw new ValidationError(`unknown component "${component}"; known: ${COMPONENTS.join(', ')}`, 'cli.unknown_component');
+  }
+  const config = loadAltoConfig(sources);
+  const log = makeLogger(config, component);
+  const manager = new Manager(log);
+  const bus = await openBus(config, log);
+  manager.add({ name: 'bus', start: async () => {}, stop: () => bus.close() });
+  switch (component as ComponentName) {
+    case 'identity-api':
+      await addIdentityApi(manager, config, bus, log);
+      break;
+  }
+  await manager.start();
+  exitOnSignals(manager, log);
+  const ready = await manager.readiness();
+  log.info({ component, host: config.identity.api.host, port: config.identity.api.port, ready: ready.ok, checks: ready.checks }, 'serving');
+}

@@ -1,0 +1,71 @@
+// `alto up`: the whole cloud in one process on the embedded defaults; bootstraps on first start.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InProcessBroker } from '@alto/bus';
+import { migrateToLatest } from '@alto/db';
+import { identityMigrations, setupKeyRepository, type BootstrapInput } from '@alto/identity';
+import { exitOnSignals } from '@alto/runtime';
+import { identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { Manager, addIdentityApi, makeLogger, openBus } from '../components.js';
+import { progress } from '../progress.js';
+import { CLOUD_NAME, readSavedPassword, writeClientConfig } from '../client-config.js';
+
+export interface UpOptions extends ConfigSources {
+  quiet?: boolean;
+}
+
+/** A password that is easy to paste and hard to guess: 24 base64url characters (144 bits). */
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export async function up(opts: UpOptions): Promise<void> {
+  const t0 = performance.now();
+  const config = loadAltoConfig(opts);
+  const p = progress(process.stderr, opts.quiet);
+  const log = makeLogger(config, 'alto');
+  p.info(`Starting Altostratus (data in ${config.data_dir})`);
+
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const broker = new InProcessBroker({ logger: log.child({ component: 'bus' }) });
+  const manager = new Manager(log);
+  const bus = await openBus(config, log, broker);
+  manager.add({ name: 'bus', start: async () => {}, stop: () => bus.close() });
+
+  const { identity, database } = await addIdentityApi(manager, config, bus, log.child({ name: 'identity-api' }));
+  await p.step('identity database', () => migrateToLatest(database, identityMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
+  await p.step('fernet keys', () => setupKeyRepository(config.identity.fernet_tokens.key_repository, { maxActiveKeys: config.identity.fernet_tokens.max_active_keys }), (r) =>
+    r.created ? 'created' : `${r.keyIds.length} keys`,
+  );
+
+  const explicit = process.env.ALTO_ADMIN_PASSWORD;
+  const password = explicit ?? readSavedPassword(config.data_dir) ?? generatePassword();
+  const url = identityUrl(config);
+  const input: BootstrapInput = {
+    adminUsername: config.bootstrap.admin_username,
+    adminPassword: password,
+    adminProjectName: config.bootstrap.admin_project_name,
+    serviceProjectName: config.bootstrap.service_project_name,
+    regionId: config.bootstrap.region_id,
+    serviceName: 'keystone',
+    publicUrl: config.bootstrap.public_url ?? `${url}/v3/`,
+    internalUrl: config.bootstrap.internal_url ?? `${url}/v3/`,
+    adminUrl: config.bootstrap.admin_url ?? `${url}/v3/`,
+  };
+  // Bootstrap checks the admin password (a deliberate slow hash); skip it when nothing changed.
+  const stamp = join(config.data_dir, '.bootstrap');
+  const [salt = randomBytes(16).toString('hex'), done] = existsSync(stamp) ? readFileSync(stamp, 'utf8').split('\n') : [];
+  const fingerprint = createHash('sha256').update(salt).update(JSON.stringify(input)).digest('hex');
+  if (done !== fingerprint) {
+    await p.step('bootstrap', () => identity.bootstrap(input), (r) => (r.created.length ? r.created.join(', ') : 'nothing to do'));
+    writeFileSync(stamp, `${salt}\n${fingerprint}\n`, { mode: 0o600 });
+  }
+  const files = writeClientConfig(config.data_dir, { authUrl: `${url}/v3`, username: input.adminUsername, password, projectName: input.adminProjectName, regionName: input.regionId });
+
+  await p.step('identity API', () => manager.start(), () => `${url}/v3`);
+  exitOnSignals(manager, log);
+  p.info(`Altostratus is up in ${((performance.now() - t0) / 1000).toFixed(1)} s. To use it with the openstack CLI:\n`);
+  process.stdout.write(`export OS_CLIENT_CONFIG_FILE=${files.clouds}\nexport OS_CLOUD=${CLOUD_NAME}\n`);
+  p.info(`\nThen try: openstack token issue; openstack catalog list. Stop with Ctrl-C; data stays in ${config.data_dir}.`);
+}

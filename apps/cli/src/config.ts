@@ -1,0 +1,60 @@
+// The whole cloud's configuration: shared sections plus one section per service.
+import { resolve } from 'node:path';
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import { BusSection, CacheSection, LogSection, loadConfig } from '@alto/config';
+import { IdentitySection } from '@alto/identity';
+
+export const BootstrapSection = Type.Object(
+  {
+    admin_username: Type.String({ default: 'admin' }),
+    admin_project_name: Type.String({ default: 'admin' }),
+    service_project_name: Type.String({ default: 'service' }),
+    region_id: Type.String({ default: 'RegionOne' }),
+    /** The identity endpoints registered in the catalog; derived from the API's address when unset. */
+    public_url: Type.Optional(Type.String()),
+    internal_url: Type.Optional(Type.String()),
+    admin_url: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const AltoConfigSchema = Type.Object(
+  {
+    /** The address every API binds to (--host); 127.0.0.1 by default. */
+    host: Type.String({ default: '127.0.0.1' }),
+    /** Where the embedded defaults keep their state (--data-dir, ALTO_DATA_DIR). */
+    data_dir: Type.String({ default: './.alto' }),
+    log: LogSection,
+    bus: BusSection,
+    cache: CacheSection,
+    bootstrap: BootstrapSection,
+    identity: IdentitySection,
+  },
+  { additionalProperties: false },
+);
+
+export type AltoConfig = Static<typeof AltoConfigSchema>;
+
+export interface ConfigSources {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Record<string, unknown>;
+}
+
+/** Loads the config; a relative data_dir is made absolute so that every path derived from it is. */
+export function loadAltoConfig(src: ConfigSources): AltoConfig {
+  const env = src.env ?? process.env;
+  const file = src.file ?? env.ALTO_CONFIG;
+  const first = loadConfig({ schema: AltoConfigSchema, file, env, overrides: src.overrides });
+  const abs = resolve(first.data_dir);
+  if (abs === first.data_dir) return first;
+  return loadConfig({ schema: AltoConfigSchema, file, env, overrides: { ...src.overrides, data_dir: abs } });
+}
+
+/** The URL clients use for the identity API, from config or the bind address. */
+export function identityUrl(config: AltoConfig): string {
+  if (config.identity.api.public_endpoint) return config.identity.api.public_endpoint.replace(/\/+$/, '');
+  const host = config.identity.api.host === '0.0.0.0' || config.identity.api.host === '::' ? '127.0.0.1' : config.identity.api.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.identity.api.port}`;
+}

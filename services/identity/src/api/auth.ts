@@ -1,0 +1,192 @@
+// /v3/auth: issue, validate, check and revoke tokens; the catalog, projects, domains and system
+// a token can reach.
+import Type from 'typebox';
+import { UnauthorizedError, type RequestContext } from '@alto/kernel';
+import { defineRoute, type AnyRoute } from '@alto/http';
+import type { FastifyRequest } from 'fastify';
+import type { IdentityServices } from '../services.js';
+import { BadRequest, Forbidden } from '../domain/errors.js';
+import { baseUrl, callerOf, collection, queryBool, tokenCredentials, type Frame } from './common.js';
+import { tokenView } from './auth.views.js';
+import { domainView, projectView } from './views.js';
+import type { TokenData } from '../domain/tokens.service.js';
+
+const NameOrId = Type.Object({ id: Type.Optional(Type.String()), name: Type.Optional(Type.String()) });
+
+/** Keystone's token_issue schema: extra keys are tolerated, types are not. */
+const AuthBody = Type.Object(
+  {
+    auth: Type.Object({
+      identity: Type.Object(
+        {
+          methods: Type.Array(Type.String()),
+          password: Type.Optional(
+            Type.Object({
+              user: Type.Optional(Type.Object({ id: Type.Optional(Type.String()), name: Type.Optional(Type.String()), password: Type.Optional(Type.String()), domain: Type.Optional(NameOrId) })),
+            }),
+          ),
+          token: Type.Optional(Type.Object({ id: Type.String() }, { required: ['id'] })),
+        },
+        { required: ['methods'] },
+      ),
+      scope: Type.Optional(
+        Type.Union([
+          Type.String(),
+          Type.Object({
+            project: Type.Optional(Type.Object({ id: Type.Optional(Type.String()), name: Type.Optional(Type.String()), domain: Type.Optional(NameOrId) })),
+            domain: Type.Optional(NameOrId),
+            'OS-TRUST:trust': Type.Optional(Type.Object({ id: Type.Optional(Type.String()) })),
+            system: Type.Optional(Type.Object({ all: Type.Optional(Type.Boolean()) })),
+          }),
+        ]),
+      ),
+    }),
+  },
+  { required: ['auth'] },
+);
+
+const TokenQuery = Type.Object({ nocatalog: Type.Optional(Type.String()), allow_expired: Type.Optional(Type.String()) }, { additionalProperties: true });
+
+function subjectToken(req: FastifyRequest): string {
+  const v = req.headers['x-subject-token'];
+  const t = Array.isArray(v) ? v[0] : v;
+  // Keystone: ValidationError(attribute='X-Subject-Token', target='header')
+  if (!t) throw BadRequest('Expecting to find X-Subject-Token in header. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.', 'identity.missing_subject_token');
+  return t;
+}
+
+/** "nocatalog" is a flag: present (any value) means no catalog, as Keystone reads it. */
+const wantsCatalog = (q: { nocatalog?: string }) => q.nocatalog === undefined;
+
+export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
+  const render = async (t: TokenData, withCatalog: boolean) =>
+    tokenView(t, withCatalog && t.scope.type !== 'unscoped' ? await s.catalog.catalogFor(t.project?.id, t.user.id) : undefined);
+
+  // The subject token feeds policy as target.token, as Keystone does.
+  const subjectTarget = async (req: FastifyRequest, allowExpired: boolean) => {
+    const t = await s.tokens.validate(subjectToken(req), { allowExpired });
+    return { token: { user_id: t.user.id, user: { domain: { id: t.user.domain.id } } } };
+  };
+
+  /** The caller's own token, for routes about "what can this token reach". */
+  const callerToken = (ctx: RequestContext) => {
+    if (!ctx.authToken) throw new UnauthorizedError();
+    return s.tokens.validate(ctx.authToken);
+  };
+
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v3/auth/tokens',
+      auth: 'none',
+      policy: null,
+      query: TokenQuery,
+      body: AuthBody,
+      status: 201,
+      errors: [401, 404],
+      handler: async ({ body, query, req, reply }) => {
+        const token = await s.auth.authenticate(body.auth as Parameters<typeof s.auth.authenticate>[0], callerOf(req).initiator);
+        void reply.header('x-subject-token', token.id);
+        return render(token, wantsCatalog(query));
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/auth/tokens',
+      policy: 'identity:validate_token',
+      query: TokenQuery,
+      target: ({ req, query }) => subjectTarget(req, queryBool(query.allow_expired) === true),
+      credentials: tokenCredentials,
+      errors: [404],
+      handler: async ({ req, reply, query }) => {
+        const id = subjectToken(req);
+        const t = await s.tokens.validate(id, { allowExpired: queryBool(query.allow_expired) === true });
+        void reply.header('x-subject-token', id);
+        return render(t, wantsCatalog(query));
+      },
+    }),
+    defineRoute({
+      method: 'HEAD',
+      url: '/v3/auth/tokens',
+      policy: 'identity:check_token',
+      query: TokenQuery,
+      target: ({ req, query }) => subjectTarget(req, queryBool(query.allow_expired) === true),
+      credentials: tokenCredentials,
+      errors: [404],
+      handler: async ({ req, reply, query }) => {
+        const id = subjectToken(req);
+        await s.tokens.validate(id, { allowExpired: queryBool(query.allow_expired) === true });
+        void reply.header('x-subject-token', id);
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v3/auth/tokens',
+      policy: 'identity:revoke_token',
+      target: ({ req }) => subjectTarget(req, false),
+      credentials: tokenCredentials,
+      status: 204,
+      errors: [404],
+      handler: async ({ req }) => {
+        await s.tokens.revoke(subjectToken(req));
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/auth/catalog',
+      policy: 'identity:get_auth_catalog',
+      credentials: tokenCredentials,
+      errors: [403],
+      handler: async ({ req }, ctx) => {
+        const t = await callerToken(ctx);
+        if (t.scope.type === 'unscoped') throw Forbidden('A project-scoped token is required to produce a service catalog.', 'identity.catalog_needs_scope');
+        const catalog = await s.catalog.catalogFor(t.project?.id, t.user.id);
+        const self = `${baseUrl(req, frame)}/v3/auth/catalog`;
+        return { catalog, links: { self, previous: null, next: null } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/auth/projects',
+      policy: 'identity:get_auth_projects',
+      credentials: tokenCredentials,
+      errors: [],
+      handler: async ({ req }, ctx) => {
+        const t = await callerToken(ctx);
+        const ids = await s.roles.targetsOfUser(t.user.id, 'project');
+        const projects = (await s.resources.listProjectsByIds(ids)).filter((p) => p.enabled && !p.isDomain);
+        const base = baseUrl(req, frame);
+        return collection('projects', projects.map((p) => projectView(p, base)), req, frame);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/auth/domains',
+      policy: 'identity:get_auth_domains',
+      credentials: tokenCredentials,
+      errors: [],
+      handler: async ({ req }, ctx) => {
+        const t = await callerToken(ctx);
+        const ids = new Set(await s.roles.targetsOfUser(t.user.id, 'domain'));
+        const domains = (await s.resources.listDomains({ enabled: true })).filter((d) => ids.has(d.id));
+        const base = baseUrl(req, frame);
+        return collection('domains', domains.map((d) => domainView(d, base)), req, frame);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/auth/system',
+      policy: 'identity:get_auth_system',
+      credentials: tokenCredentials,
+      errors: [],
+      handler: async ({ req }, ctx) => {
+        const t = await callerToken(ctx);
+        const has = (await s.roles.targetsOfUser(t.user.id, 'system')).length > 0;
+        return { system: has ? [{ all: true }] : [], links: { self: `${baseUrl(req, frame)}/v3/auth/system`, previous: null, next: null } };
+      },
+    }),
+  ];
+}
+

@@ -1,0 +1,290 @@
+// /v3/regions, /v3/services, /v3/endpoints.
+import Type from 'typebox';
+import { defineRoute, type AnyRoute } from '@alto/http';
+import type { IdentityServices } from '../services.js';
+import type { EndpointInterface } from '../domain/models.js';
+import { BadRequest } from '../domain/errors.js';
+import { Bool, Description, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, tokenCredentials, wrapped, type Frame } from './common.js';
+import { endpointView, regionView, serviceView } from './views.js';
+import { extraOf } from './domains.js';
+
+const RegionProps = { description: Type.Optional(nullable(Description)), id: Type.Optional(Type.String()), parent_region_id: Type.Optional(nullable(Type.String())) };
+const RegionCreate = wrapped('region', Type.Object(RegionProps, { additionalProperties: true }));
+const RegionUpdate = wrapped('region', Type.Object(RegionProps, { minProperties: 1, additionalProperties: true }));
+const ServiceProps = { enabled: Type.Optional(Bool), name: Type.Optional(Name255), type: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) };
+const ServiceCreate = wrapped('service', Type.Object(ServiceProps, { required: ['type'], additionalProperties: true }));
+const ServiceUpdate = wrapped('service', Type.Object(ServiceProps, { minProperties: 1, additionalProperties: true }));
+const Url = Type.String({ minLength: 0, maxLength: 225, pattern: '^[a-zA-Z0-9+.-]+:.+' });
+const Interface = Type.Union([Type.Literal('admin'), Type.Literal('internal'), Type.Literal('public')]);
+const EndpointProps = {
+  enabled: Type.Optional(Bool),
+  interface: Type.Optional(Interface),
+  region_id: Type.Optional(Type.String()),
+  region: Type.Optional(Type.String()),
+  service_id: Type.Optional(Type.String()),
+  url: Type.Optional(Url),
+};
+const EndpointCreate = wrapped('endpoint', Type.Object(EndpointProps, { required: ['interface', 'service_id', 'url'], additionalProperties: true }));
+const EndpointUpdate = wrapped('endpoint', Type.Object(EndpointProps, { minProperties: 1, additionalProperties: true }));
+
+const REGION_KNOWN = new Set(['id', 'description', 'parent_region_id', 'links']);
+const SERVICE_KNOWN = new Set(['id', 'type', 'enabled', 'links']);
+const ENDPOINT_KNOWN = new Set(['id', 'interface', 'region_id', 'region', 'service_id', 'url', 'enabled', 'links', 'legacy_endpoint_id']);
+
+export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
+  const regionParams = Type.Object({ region_id: PathId });
+  const serviceParams = Type.Object({ service_id: PathId });
+  const endpointParams = Type.Object({ endpoint_id: PathId });
+  const regionBody = (r: Record<string, unknown>) => ({
+    ...(r.description !== undefined ? { description: (r.description as string | null) ?? '' } : {}),
+    ...(r.parent_region_id !== undefined ? { parentRegionId: r.parent_region_id as string | null } : {}),
+    extra: extraOf(r, REGION_KNOWN),
+  });
+  return [
+    // regions
+    defineRoute({
+      method: 'GET',
+      url: '/v3/regions',
+      policy: 'identity:list_regions',
+      credentials: tokenCredentials,
+      errors: [],
+      handler: async ({ req, query }) => {
+        const q = query as Record<string, unknown>;
+        const regions = await s.catalog.listRegions(queryStr(q.parent_region_id) !== undefined ? { parentRegionId: queryStr(q.parent_region_id)! } : {});
+        const b = baseUrl(req, frame);
+        return collection('regions', regions.map((r) => regionView(r, b)), req, frame);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v3/regions',
+      policy: 'identity:create_region',
+      credentials: tokenCredentials,
+      body: RegionCreate,
+      status: 201,
+      errors: [400, 404, 409],
+      handler: async ({ body, req }) => {
+        const r = body.region as Record<string, unknown>;
+        const created = await s.catalog.createRegion({ ...(typeof r.id === 'string' ? { id: r.id } : {}), ...regionBody(r) }, callerOf(req));
+        return { region: regionView(created, baseUrl(req, frame)) };
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/v3/regions/:region_id',
+      params: regionParams,
+      policy: 'identity:create_region',
+      credentials: tokenCredentials,
+      body: RegionCreate,
+      status: 201,
+      errors: [400, 404, 409],
+      handler: async ({ params, body, req }) => {
+        const r = body.region as Record<string, unknown>;
+        if (r.id !== undefined && r.id !== params.region_id) throw BadRequest('Conflicting region IDs specified: "' + String(params.region_id) + '" != "' + String(r.id as string) + '"', 'identity.region_id_mismatch');
+        const created = await s.catalog.createRegion({ id: params.region_id, ...regionBody(r) }, callerOf(req));
+        return { region: regionView(created, baseUrl(req, frame)) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/regions/:region_id',
+      params: regionParams,
+      policy: 'identity:get_region',
+      credentials: tokenCredentials,
+      errors: [404],
+      handler: async ({ params, req }) => ({ region: regionView(await s.catalog.getRegionOrThrow(params.region_id), baseUrl(req, frame)) }),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v3/regions/:region_id',
+      params: regionParams,
+      policy: 'identity:update_region',
+      credentials: tokenCredentials,
+      body: RegionUpdate,
+      errors: [400, 404],
+      handler: async ({ params, body, req }) => {
+        const r = body.region as Record<string, unknown>;
+        if (r.id !== undefined && r.id !== params.region_id) throw BadRequest('Update of `id` is not allowed.', 'identity.immutable_field');
+        const updated = await s.catalog.updateRegion(params.region_id, regionBody(r), callerOf(req));
+        return { region: regionView(updated, baseUrl(req, frame)) };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v3/regions/:region_id',
+      params: regionParams,
+      policy: 'identity:delete_region',
+      credentials: tokenCredentials,
+      status: 204,
+      errors: [403, 404],
+      handler: async ({ params, req }) => {
+        await s.catalog.deleteRegion(params.region_id, callerOf(req));
+        return undefined;
+      },
+    }),
+    // services
+    defineRoute({
+      method: 'GET',
+      url: '/v3/services',
+      policy: 'identity:list_services',
+      credentials: tokenCredentials,
+      errors: [],
+      handler: async ({ req, query }) => {
+        const q = query as Record<string, unknown>;
+        const services = await s.catalog.listServices({ ...(queryStr(q.type) !== undefined ? { type: queryStr(q.type)! } : {}), ...(queryStr(q.name) !== undefined ? { name: queryStr(q.name)! } : {}) });
+        const b = baseUrl(req, frame);
+        return collection('services', services.map((x) => serviceView(x, b)), req, frame);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v3/services',
+      policy: 'identity:create_service',
+      credentials: tokenCredentials,
+      body: ServiceCreate,
+      status: 201,
+      errors: [],
+      handler: async ({ body, req }) => {
+        const x = body.service as Record<string, unknown>;
+        const created = await s.catalog.createService({ type: x.type as string, enabled: (x.enabled as boolean | undefined) ?? true, extra: extraOf(x, SERVICE_KNOWN) }, callerOf(req));
+        return { service: serviceView(created, baseUrl(req, frame)) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/services/:service_id',
+      params: serviceParams,
+      policy: 'identity:get_service',
+      credentials: tokenCredentials,
+      errors: [404],
+      handler: async ({ params, req }) => ({ service: serviceView(await s.catalog.getServiceOrThrow(params.service_id), baseUrl(req, frame)) }),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v3/services/:service_id',
+      params: serviceParams,
+      policy: 'identity:update_service',
+      credentials: tokenCredentials,
+      body: ServiceUpdate,
+      errors: [404],
+      handler: async ({ params, body, req }) => {
+        const x = body.service as Record<string, unknown>;
+        const updated = await s.catalog.updateService(
+          params.service_id,
+          { ...(x.type !== undefined ? { type: x.type as string } : {}), ...(x.enabled !== undefined ? { enabled: x.enabled as boolean } : {}), extra: extraOf(x, SERVICE_KNOWN) },
+          callerOf(req),
+        );
+        return { service: serviceView(updated, baseUrl(req, frame)) };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v3/services/:service_id',
+      params: serviceParams,
+      policy: 'identity:delete_service',
+      credentials: tokenCredentials,
+      status: 204,
+      errors: [404],
+      handler: async ({ params, req }) => {
+        await s.catalog.deleteService(params.service_id, callerOf(req));
+        return undefined;
+      },
+    }),
+    // endpoints
+    defineRoute({
+      method: 'GET',
+      url: '/v3/endpoints',
+      policy: 'identity:list_endpoints',
+      credentials: tokenCredentials,
+      errors: [],
+      handler: async ({ req, query }) => {
+        const q = query as Record<string, unknown>;
+        const endpoints = await s.catalog.listEndpoints({
+          ...(queryStr(q.interface) !== undefined ? { interface: queryStr(q.interface)! } : {}),
+          ...(queryStr(q.service_id) !== undefined ? { serviceId: queryStr(q.service_id)! } : {}),
+          ...(queryStr(q.region_id) !== undefined ? { regionId: queryStr(q.region_id)! } : {}),
+        });
+        const b = baseUrl(req, frame);
+        return collection('endpoints', endpoints.map((e) => endpointView(e, b)), req, frame);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v3/endpoints',
+      policy: 'identity:create_endpoint',
+      credentials: tokenCredentials,
+      body: EndpointCreate,
+      status: 201,
+      errors: [400, 404],
+      handler: async ({ body, req }) => {
+        const e = body.endpoint as Record<string, unknown>;
+        // Keystone turns a missing service or region into a 400: the request named something that is not there
+        const created = await s.catalog
+          .createEndpoint(
+            {
+              interface: e.interface as EndpointInterface,
+              serviceId: e.service_id as string,
+              regionId: (e.region_id as string | undefined) ?? (e.region as string | undefined) ?? null,
+              url: e.url as string,
+              enabled: (e.enabled as boolean | undefined) ?? true,
+              extra: extraOf(e, ENDPOINT_KNOWN),
+            },
+            callerOf(req),
+          )
+          .catch((err: unknown) => {
+            if (err instanceof Error && 'kind' in err && (err as { kind: string }).kind === 'not_found') throw BadRequest(err.message, 'identity.endpoint_bad_reference');
+            throw err;
+          });
+        return { endpoint: endpointView(created, baseUrl(req, frame)) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v3/endpoints/:endpoint_id',
+      params: endpointParams,
+      policy: 'identity:get_endpoint',
+      credentials: tokenCredentials,
+      errors: [404],
+      handler: async ({ params, req }) => ({ endpoint: endpointView(await s.catalog.getEndpointOrThrow(params.endpoint_id), baseUrl(req, frame)) }),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v3/endpoints/:endpoint_id',
+      params: endpointParams,
+      policy: 'identity:update_endpoint',
+      credentials: tokenCredentials,
+      body: EndpointUpdate,
+      errors: [400, 404],
+      handler: async ({ params, body, req }) => {
+        const e = body.endpoint as Record<string, unknown>;
+        const region = (e.region_id ?? e.region) as string | undefined;
+        const updated = await s.catalog.updateEndpoint(
+          params.endpoint_id,
+          {
+            ...(e.interface !== undefined ? { interface: e.interface as EndpointInterface } : {}),
+            ...(e.service_id !== undefined ? { serviceId: e.service_id as string } : {}),
+            ...(region !== undefined ? { regionId: region } : {}),
+            ...(e.url !== undefined ? { url: e.url as string } : {}),
+            ...(e.enabled !== undefined ? { enabled: e.enabled as boolean } : {}),
+            extra: extraOf(e, ENDPOINT_KNOWN),
+          },
+          callerOf(req),
+        );
+        return { endpoint: endpointView(updated, baseUrl(req, frame)) };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v3/endpoints/:endpoint_id',
+      params: endpointParams,
+      policy: 'identity:delete_endpoint',
+      credentials: tokenCredentials,
+      status: 204,
+      errors: [404],
+      handler: async ({ params, req }) => {
+        await s.catalog.deleteEndpoint(params.endpoint_id, callerOf(req));
+        return undefined;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,82 @@
+// Pieces every identity route uses: Keystone's parameter types, the caller, list filters, links.
+import Type from 'typebox';
+import type { TSchema } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { requestBaseUrl } from '@alto/http';
+import type { RequestContext } from '@alto/kernel';
+import { initiatorFromContext, type Caller } from '../domain/deps.js';
+
+/** Keystone's parameter_types: ids, names, descriptions, booleans, URLs. */
+export const IdString = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9-]+$' });
+export const Name64 = Type.String({ minLength: 1, maxLength: 64, pattern: '[\\S]+' });
+export const Name255 = Type.String({ minLength: 1, maxLength: 255, pattern: '[\\S]+' });
+export const Description = Type.String();
+export const Bool = Type.Boolean();
+export const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/** Path ids are opaque strings: anything that fits is looked up (and is then simply not found). */
+export const PathId = Type.String({ minLength: 1, maxLength: 255 });
+export const ImmutableOptions = Type.Object({ immutable: Type.Optional(nullable(Bool)) }, { additionalProperties: false });
+
+/** The wire key of an entity wrapper: Keystone reads `{"project": {...}}` and ignores the rest. */
+export function wrapped<T extends TSchema>(key: string, inner: T) {
+  return Type.Object({ [key]: inner }, { required: [key], additionalProperties: true });
+}
+
+export interface Frame {
+  /** `[DEFAULT] public_endpoint`, when configured. */
+  publicEndpoint?: string | undefined;
+  /** `[DEFAULT] list_limit`: lists longer than this are cut and marked truncated. */
+  listLimit?: number | undefined;
+}
+
+export function baseUrl(req: FastifyRequest, frame: Frame): string {
+  return requestBaseUrl(req, frame.publicEndpoint);
+}
+
+export function callerOf(req: FastifyRequest, ctx: RequestContext = req.ctx): Caller {
+  const agent = req.headers['user-agent'];
+  return { ctx, initiator: initiatorFromContext(ctx, { address: req.ip, agent: typeof agent === 'string' ? agent : undefined }) };
+}
+
+/** Keystone's boolean query filters accept true/false/1/0/yes/no in any case. */
+export function queryBool(v: unknown): boolean | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const s = String(v).toLowerCase();
+  if (['true', '1', 'yes', 'on', 'y', 't'].includes(s)) return true;
+  if (['false', '0', 'no', 'off', 'n', 'f'].includes(s)) return false;
+  return undefined;
+}
+
+/** `?name=x` as a string, ignoring repeated parameters' extras. */
+export function queryStr(v: unknown): string | undefined {
+  if (Array.isArray(v)) return queryStr(v[0]);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The collection wrapper: `{"<key>": [...], "links": {self, previous, next}}`, truncated when over list_limit. */
+export function collection<T>(key: string, items: T[], req: FastifyRequest, frame: Frame): Record<string, unknown> {
+  const self = `${baseUrl(req, frame)}${req.url.split('?')[0]}`;
+  const query = req.url.includes('?') ? `?${req.url.split('?')[1]}` : '';
+  const out: Record<string, unknown> = { links: { self: self + query, previous: null, next: null } };
+  if (frame.listLimit !== undefined && items.length > frame.listLimit) {
+    out[key] = items.slice(0, frame.listLimit);
+    out.truncated = true;
+  } else {
+    out[key] = items;
+  }
+  return out;
+}
+
+/** Keystone's policy credentials carry the token as rendered: `token.project.domain.id` and friends. */
+export function tokenCredentials(ctx: RequestContext): Record<string, unknown> {
+  return {
+    token: {
+      user: { id: ctx.userId, domain: { id: ctx.userDomainId, name: ctx.userDomainName } },
+      ...(ctx.projectId ? { project: { id: ctx.projectId, name: ctx.projectName, domain: { id: ctx.projectDomainId, name: ctx.projectDomainName } } } : {}),
+      ...(ctx.domainId ? { domain: { id: ctx.domainId, name: ctx.domainName } } : {}),
+      ...(ctx.systemScope ? { system: { all: true } } : {}),
+      roles: ctx.roles.map((name) => ({ name })),
+      methods: ctx.authMethods ?? [],
+    },
+  };
+}

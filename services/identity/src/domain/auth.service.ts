@@ -1,0 +1,150 @@
+// Authentication: the password and token methods, scope resolution (explicit, or the user's
+// default project), and the audit trail of every attempt.
+import type { Scope, User } from './models.js';
+import { AuthFailed, BadRequest, ExpectingToFind } from './errors.js';
+import type { CoreDeps } from './deps.js';
+import type { Initiator } from './notifications.js';
+import type { ResourceService } from './resource.service.js';
+import type { UsersService } from './users.service.js';
+import type { RolesService } from './roles.service.js';
+import type { TokenData, TokensService } from './tokens.service.js';
+
+interface NameOrId {
+  id?: string;
+  name?: string;
+}
+
+/** The body of POST /v3/auth/tokens, already checked against Keystone's schema. */
+export interface AuthRequest {
+  identity: {
+    methods: string[];
+    password?: { user?: NameOrId & { password?: string; domain?: NameOrId } };
+    token?: { id: string };
+  };
+  scope?: string | { project?: NameOrId & { domain?: NameOrId }; domain?: NameOrId; system?: { all?: boolean }; 'OS-TRUST:trust'?: { id?: string }; unscoped?: object };
+}
+
+/** The methods this deployment accepts, in `[auth] methods` order. */
+export const SUPPORTED_METHODS = ['password', 'token'];
+
+export class AuthService {
+  private readonly d: CoreDeps;
+  private readonly resources: ResourceService;
+  private readonly users: UsersService;
+  private readonly roles: RolesService;
+  private readonly tokens: TokensService;
+
+  constructor(deps: CoreDeps, s: { resources: ResourceService; users: UsersService; roles: RolesService; tokens: TokensService }) {
+    this.d = deps;
+    this.resources = s.resources;
+    this.users = s.users;
+    this.roles = s.roles;
+    this.tokens = s.tokens;
+  }
+
+  async authenticate(body: AuthRequest, initiator: Initiator): Promise<TokenData> {
+    const methods = body.identity.methods;
+    if (methods.length === 0) throw AuthFailed('no_methods');
+    for (const m of methods) {
+      if (!SUPPORTED_METHODS.includes(m)) throw AuthFailed('unsupported_method');
+      if (!(m in body.identity)) throw ExpectingToFind(m, 'identity');
+    }
+    let userId: string | undefined;
+    let parent: TokenData | undefined;
+    let tokenMethods: string[] = [];
+    try {
+      if (methods.includes('token')) {
+        parent = await this.tokens.validate(body.identity.token!.id).catch(() => {
+          throw AuthFailed('bad_token');
+        });
+        userId = parent.user.id;
+        tokenMethods = parent.methods;
+      }
+      if (methods.includes('password')) {
+        const pwUserId = await this.checkPassword(body.identity.password?.user);
+        if (userId && userId !== pwUserId) throw AuthFailed('methods_disagree');
+        userId = pwUserId;
+      }
+    } catch (err) {
+      this.d.notifier.authenticate('failure', undefined, initiator);
+      throw err;
+    }
+    this.d.notifier.authenticate('success', userId, initiator);
+
+    const scope = await this.resolveScope(body.scope, userId!);
+    // Rescoping keeps the original expiry and joins the original's audit chain.
+    const allMethods = [...new Set([...methods, ...tokenMethods])];
+    return this.tokens.issue({
+      userId: userId!,
+      methods: allMethods,
+      scope,
+      ...(parent ? { expiresAt: parent.expiresAt, parentAuditIds: parent.auditIds } : {}),
+    });
+  }
+
+  private async checkPassword(u: (NameOrId & { password?: string; domain?: NameOrId }) | undefined): Promise<string> {
+    if (!u) throw ExpectingToFind('user', 'password');
+    if (u.id === undefined && u.name === undefined) throw BadRequest('Invalid input for field identity/password/user: id or name must be present.', 'identity.auth_user_ref');
+    if (u.password === undefined) throw ExpectingToFind('password', 'user');
+    let user: User | undefined;
+    if (u.id !== undefined) {
+      user = await this.users.getUserOrThrow(u.id).catch(() => undefined);
+    } else {
+      if (!u.domain) throw ExpectingToFind('domain', 'user');
+      if (u.domain.id === undefined && u.domain.name === undefined) throw BadRequest('Invalid input for field identity/password/user/domain: id or name must be present.', 'identity.auth_domain_ref');
+      const domain = u.domain.id !== undefined ? await this.resources.getDomainOrThrow(u.domain.id).catch(() => undefined) : await this.resources.findDomainByName(u.domain.name!);
+      user = domain ? await this.users.findUserByName(domain.id, u.name!) : undefined;
+    }
+    // The hash is checked even for an unknown user, so both cost the same and read the same.
+    const ok = await this.users.checkPassword(user, u.password);
+    if (!user || !ok) throw AuthFailed('bad_credentials');
+    const domain = await this.resources.getDomainOrThrow(user.domainId).catch(() => undefined);
+    if (!user.enabled || !domain?.enabled) throw AuthFailed('disabled');
+    return user.id;
+  }
+
+  private async resolveScope(scope: AuthRequest['scope'], userId: string): Promise<Scope> {
+    if (scope === 'unscoped' || (typeof scope === 'object' && scope.unscoped !== undefined)) return { type: 'unscoped' };
+    if (typeof scope === 'string') throw BadRequest(`Invalid input for field 'scope': ${JSON.stringify(scope)} is not a valid scope`, 'identity.bad_scope');
+    if (!scope || Object.keys(scope).length === 0) return this.defaultProjectScope(userId);
+    const kinds = ['project', 'domain', 'system', 'OS-TRUST:trust'].filter((k) => k in scope);
+    if (kinds.length > 1) throw BadRequest('Specifying more than one of project, domain, trust or system is not allowed.', 'identity.multiple_scopes');
+    if (scope['OS-TRUST:trust']) throw AuthFailed('trusts_unsupported');
+    if (scope.system) {
+      if (scope.system.all !== true) throw BadRequest("Invalid input for field 'scope/system': only {\"all\": true} is a system scope", 'identity.bad_system_scope');
+      return { type: 'system' };
+    }
+    if (scope.domain) {
+      const d = scope.domain;
+      if (d.id === undefined && d.name === undefined) throw BadRequest('Invalid input for field scope/domain: id or name must be present.', 'identity.scope_domain_ref');
+      const domain = d.id !== undefined ? await this.resources.getDomainOrThrow(d.id).catch(() => undefined) : await this.resources.findDomainByName(d.name!);
+      if (!domain) throw AuthFailed('scope_domain_missing');
+      return { type: 'domain', domainId: domain.id };
+    }
+    const p = scope.project!;
+    if (p.id === undefined && p.name === undefined) throw BadRequest('Invalid input for field scope/project: id or name must be present.', 'identity.scope_project_ref');
+    if (p.id !== undefined) {
+      const project = await this.resources.getProjectOrThrow(p.id).catch(() => undefined);
+      if (!project || project.isDomain) throw AuthFailed('scope_project_missing');
+      return { type: 'project', projectId: project.id };
+    }
+    if (!p.domain) throw ExpectingToFind('domain', 'project');
+    if (p.domain.id === undefined && p.domain.name === undefined) throw BadRequest('Invalid input for field scope/project/domain: id or name must be present.', 'identity.scope_project_domain_ref');
+    const domain = p.domain.id !== undefined ? await this.resources.getDomainOrThrow(p.domain.id).catch(() => undefined) : await this.resources.findDomainByName(p.domain.name!);
+    const project = domain ? await this.resources.findProjectByName(domain.id, p.name!) : undefined;
+    if (!project) throw AuthFailed('scope_project_missing');
+    return { type: 'project', projectId: project.id };
+  }
+
+  /** No scope asked for: the user's default project when it is usable and they have a role there. */
+  private async defaultProjectScope(userId: string): Promise<Scope> {
+    const user = await this.users.getUserOrThrow(userId);
+    if (!user.defaultProjectId) return { type: 'unscoped' };
+    const project = await this.resources.getProjectOrThrow(user.defaultProjectId).catch(() => undefined);
+    if (!project?.enabled) return { type: 'unscoped' };
+    const domain = await this.resources.getDomainOrThrow(project.domainId).catch(() => undefined);
+    if (!domain?.enabled) return { type: 'unscoped' };
+    const roles = await this.roles.effectiveRoleIds(userId, { project: project.id });
+    return roles.length ? { type: 'project', projectId: project.id } : { type: 'unscoped' };
+  }
+}

@@ -1,0 +1,229 @@
+// The identity service's composition: domain services over one database, the Keystone v3 API
+// routes, the bus-driven cache invalidation between replicas, and readiness checks.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Bus, Subscription } from '@alto/bus';
+import type { Clock } from '@alto/kernel';
+import { migrationStatus, type Database } from '@alto/db';
+import { createAuthenticator, createHttpServer, createValidators, keystoneRenderer, mountRoutes, requestBaseUrl } from '@alto/http';
+import { Enforcer, loadPolicyFile } from '@alto/policy';
+import { instrumentHttp, registerHealthRoutes, type Logger, type Manager, type ReadinessCheck, type Runnable } from '@alto/runtime';
+import type { IdentityConfig } from './config.js';
+import type { IdentityDB } from './store/schema.js';
+import { identityMigrations } from './store/migrations/index.js';
+import { identityPolicies } from './policies.js';
+import { KeyRepositoryReader } from './crypto/key-repository.js';
+import { TokenFormatter } from './crypto/token-formatter.js';
+import { hashPassword, verifyPassword, type PasswordPolicy } from './crypto/passwords.js';
+import { Notifier } from './domain/notifications.js';
+import type { CoreDeps, Invalidator } from './domain/deps.js';
+import { ResourceService } from './domain/resource.service.js';
+import { UsersService, type PasswordHasher } from './domain/users.service.js';
+import { RolesService } from './domain/roles.service.js';
+import { CatalogService } from './domain/catalog.service.js';
+import { RevocationService } from './domain/revocation.service.js';
+import { TokensService, toAuthContext } from './domain/tokens.service.js';
+import { AuthService } from './domain/auth.service.js';
+import { bootstrap, type BootstrapInput, type BootstrapResult } from './domain/bootstrap.js';
+import type { IdentityServices } from './services.js';
+import type { Frame } from './api/common.js';
+import { versionRoutes } from './api/versions.js';
+import { authRoutes } from './api/auth.js';
+import { domainRoutes } from './api/domains.js';
+import { projectRoutes } from './api/projects.js';
+import { userRoutes } from './api/users.js';
+import { roleRoutes } from './api/roles.js';
+import { grantRoutes } from './api/grants.js';
+import { roleAssignmentRoutes } from './api/role-assignments.js';
+import { catalogRoutes } from './api/catalog.js';
+
+export interface IdentityDeps {
+  config: IdentityConfig;
+  database: Database<IdentityDB>;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  metrics: Registry;
+  /** Check every answer against its schema (tests). */
+  validateResponses?: boolean;
+}
+
+export interface Identity {
+  app: FastifyInstance;
+  services: IdentityServices;
+  /** Background work: cache invalidation between replicas and the revocation refresh. */
+  runnable: Runnable;
+  checks: ReadinessCheck[];
+  bootstrap(input: BootstrapInput): Promise<BootstrapResult>;
+}
+
+/** Keystone's wording for the errors the HTTP frame raises itself. */
+const KEYSTONE_MESSAGES = {
+  'http.malformed_json': 'Expecting to find valid JSON in request body. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.',
+  'http.not_object': 'Expecting to find valid JSON in request body. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.',
+  'http.bad_content_type': 'Expecting to find application/json in Content-Type header. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.',
+  'http.body_too_large': 'Request is too large.',
+};
+
+/**
+ * Changes to identity data make cached token validations and catalogs stale. The generation
+ * counter is bumped here and on every replica through a fanout cast; a replica that misses a
+ * message still re-reads revocations every refresh interval.
+ */
+class BusInvalidator implements Invalidator {
+  generation = 0;
+  readonly origin = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly bus: Bus;
+  private readonly log: Logger;
+  constructor(bus: Bus, log: Logger) {
+    this.bus = bus;
+    this.log = log;
+  }
+  invalidate(reason: string): void {
+    this.generation++;
+    this.bus.cast({ topic: 'identity-sync', fanout: true }, 'invalidate', { origin: this.origin, reason }).catch((err: unknown) => {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not tell other identity replicas to invalidate');
+    });
+  }
+  peerInvalidated(): void {
+    this.generation++;
+  }
+}
+
+export function passwordPolicyOf(config: IdentityConfig): Partial<PasswordPolicy> {
+  return {
+    algorithm: config.identity.password_hash_algorithm,
+    ...(config.identity.password_hash_rounds !== undefined ? { rounds: config.identity.password_hash_rounds } : {}),
+    maxPasswordLength: config.identity.max_password_length,
+  };
+}
+
+export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
+  const { config, database, bus, clock, log } = deps;
+  const invalidator = new BusInvalidator(bus, log);
+  let catalog: CatalogService | undefined;
+  const notifier = new Notifier({ bus, clock, log, host: hostname(), observerId: () => catalog?.identityServiceId() });
+  const core: CoreDeps = { db: database.db, clock, log, notifier, invalidator, defaultDomainId: config.identity.default_domain_id };
+
+  const policy = passwordPolicyOf(config);
+  const hasher: PasswordHasher = { hash: (pw) => hashPassword(pw, policy), verify: (pw, h) => verifyPassword(pw, h, policy) };
+  const keys = new KeyRepositoryReader({
+    path: config.fernet_tokens.key_repository,
+    clock,
+    onWarning: (m) => log.warn({ key_repository: config.fernet_tokens.key_repository }, m),
+    onReloadError: (e) => log.error({ err: e.message }, 'fernet key repository could not be re-read; keeping the keys already loaded'),
+  });
+  const formatter = new TokenFormatter({ keys, clock, defaultDomainId: config.identity.default_domain_id });
+
+  const resources = new ResourceService(core);
+  const users = new UsersService(core, resources, hasher);
+  const roles = new RolesService(core);
+  catalog = new CatalogService(core);
+  const retentionMs = (config.token.expiration + config.token.allow_expired_window) * 1000;
+  const revocations = new RevocationService(core, retentionMs);
+  const tokens = new TokensService(core, { formatter, resources, users, roles, revocations }, {
+    expiration: config.token.expiration,
+    allowExpiredWindow: config.token.allow_expired_window,
+    cacheEntries: config.token.cache_entries,
+  });
+  const auth = new AuthService(core, { resources, users, roles, tokens });
+  const services: IdentityServices = { resources, users, roles, catalog, revocations, tokens, auth };
+
+  const overrides = config.oslo_policy.policy_file ? await loadPolicyFile(config.oslo_policy.policy_file) : undefined;
+  const enforcer = new Enforcer(identityPolicies, {
+    enforceScope: config.oslo_policy.enforce_scope,
+    enforceNewDefaults: config.oslo_policy.enforce_new_defaults,
+    ...(overrides ? { overrides } : {}),
+    onWarning: (m) => log.warn({ policy_file: config.oslo_policy.policy_file }, m),
+  });
+
+  const frame: Frame = { publicEndpoint: config.api.public_endpoint, listLimit: config.default.list_limit };
+  const app = createHttpServer({
+    logger: log,
+    bodyLimit: config.api.max_request_body_size,
+    jsonOnly: true,
+    renderer: keystoneRenderer({ wwwAuthenticateUri: (req) => requestBaseUrl(req, config.api.public_endpoint), messages: KEYSTONE_MESSAGES }),
+  });
+  const authenticator = createAuthenticator({ validator: { validate: async (t) => toAuthContext(await tokens.validate(t)) }, clock });
+  mountRoutes(
+    app,
+    [
+      ...versionRoutes(frame),
+      ...authRoutes(services, frame),
+      ...domainRoutes(services, frame),
+      ...projectRoutes(services, frame),
+      ...userRoutes(services, frame),
+      ...roleRoutes(services, frame),
+      ...grantRoutes(services, frame),
+      ...roleAssignmentRoutes(services, frame),
+      ...catalogRoutes(services, frame),
+    ],
+    { enforcer, authenticator, validators: createValidators(), validateResponses: deps.validateResponses ?? false },
+  );
+  instrumentHttp(app, deps.metrics);
+
+  let sync: Subscription | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const runnable: Runnable = {
+    name: 'identity-sync',
+    async start() {
+      await revocations.load();
+      // warm the catalog so CADF events carry the observer id
+      await catalog.catalogFor(undefined, '');
+      sync = await bus.serve(
+        { topic: 'identity-sync', server: invalidator.origin },
+        {
+          invalidate: async (args) => {
+            if (args.origin === invalidator.origin) return;
+            invalidator.peerInvalidated();
+            await revocations.refresh();
+          },
+        },
+      );
+      timer = setInterval(() => {
+        revocations.refresh().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'revocation refresh failed'));
+      }, 30_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await sync?.stop();
+      await notifier.drain();
+    },
+  };
+
+  const checks: ReadinessCheck[] = [
+    {
+      name: 'database',
+      check: async () => {
+        const ms = await database.ping();
+        const { pending } = await migrationStatus(database, identityMigrations);
+        if (pending.length) throw new Error(`schema is behind: run "alto db sync identity" (pending: ${pending.join(', ')})`);
+        return `${database.dialect} ${ms.toFixed(1)} ms`;
+      },
+    },
+    { name: 'bus', check: async () => `${bus.transport} round trip ${(await bus.ping({ timeoutMs: 3000 })).toFixed(1)} ms` },
+    {
+      name: 'fernet keys',
+      check: async () => {
+        const k = await keys.keys();
+        return `${k.length} keys`;
+      },
+    },
+  ];
+
+  return {
+    app,
+    services,
+    runnable,
+    checks,
+    bootstrap: (input) => bootstrap(core, { resources, users, roles, catalog }, input),
+  };
+}
+
+/** Registers /healthz, /readyz and /metrics for an API process. */
+export function addHealth(app: FastifyInstance, manager: Manager, metrics: Registry): void {
+  registerHealthRoutes(app, { manager, metrics });
+}
