@@ -7,11 +7,13 @@ import { Enforcer, InvalidScope, PolicyNotAuthorized, SCOPE_TYPES, flattenTarget
 import type { Credentials, RuleDefault } from '@alto/policy';
 import { identityPolicies } from './policies.js';
 
-// The dump policies.ts is generated from (packages/policy/fixtures/keystone-policies-to-ts.py).
-const dump = JSON.parse(readFileSync(new URL('../../../packages/policy/fixtures/keystone-policies.json', import.meta.url), 'utf8')) as {
+// What policies.ts is generated from (packages/policy/fixtures/keystone-policies-to-ts.py).
+const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../../packages/policy/fixtures/${name}`, import.meta.url), 'utf8'));
+const dump = fixture('keystone-policies.json') as {
   master: { commit: string; rules: (RuleDefault & { module: string })[] };
   debian: { rules: (RuleDefault & { module: string })[] };
 };
+const overlays = new Set((fixture('keystone-policy-overlays.json') as { fromDebian: { name: string }[] }).fromDebian.map((o) => o.name));
 
 describe('identityPolicies', () => {
   it('parses every check string and deprecated check string strictly', () => {
@@ -48,9 +50,13 @@ describe('identityPolicies', () => {
     }
   });
 
-  it('is exactly keystone master plus the rules only Debian still registers', () => {
+  it('is exactly keystone master, with Debian\'s security fixes and the rules only Debian still registers', () => {
     const masterNames = new Set(dump.master.rules.map((r) => r.name));
-    const expected = [...dump.master.rules, ...dump.debian.rules.filter((r) => !masterNames.has(r.name))].map(({ module: _module, ...rule }) => rule);
+    const debian = new Map(dump.debian.rules.map((r) => [r.name, r]));
+    const expected = [
+      ...dump.master.rules.map((r) => (overlays.has(r.name) ? (debian.get(r.name) ?? r) : r)),
+      ...dump.debian.rules.filter((r) => !masterNames.has(r.name)),
+    ].map(({ module: _module, ...rule }) => rule);
     assert.deepEqual(identityPolicies, expected);
   });
 
@@ -95,6 +101,14 @@ describe('identityPolicies for personas (secure RBAC)', () => {
   it('lets a domain manager create projects in its own domain only', () => {
     assert.equal(enforcer.authorize('identity:create_project', project('p9', 'd1'), domainManager), true);
     assert.equal(enforcer.authorize('identity:create_project', project('p9', 'd2'), domainManager), false);
+  });
+
+  it('does not let a project reader list a domain\'s assignments through its domain_id-less project record (CVE-2026-80183)', () => {
+    const projectReader = creds({ projectId: 'p1', projectDomainId: 'd1' }, ['reader']);
+    // Keystone's target for scope.project.id=<domain id>: the domain's project row has domain_id None
+    const tree = flattenTarget({ target: { project: { id: 'd1', domain_id: null }, domain_id: null } });
+    assert.equal(enforcer.authorize('identity:list_role_assignments_for_tree', tree, projectReader), false);
+    assert.equal(enforcer.authorize('identity:list_role_assignments_for_tree', flattenTarget({ target: { domain_id: 'd1' } }), creds({ domainId: 'd1' }, ['reader'])), true);
   });
 
   it('answers a domain token on a system/project rule with InvalidScope, a 403 in Keystone\'s words', () => {
