@@ -6,3 +6,4 @@ export type { IdentityDB } from './store/schema.js';
 export { identityPolicies } from './policies.js';
 export type { BootstrapInput, BootstrapResult } from './domain/bootstrap.js';
 export { setupKeyRepository, rotateKeyRepository, loadKeyRepository } from './crypto/key-repository.js';
+export { generateFernetKey } from './crypto/fernet.js';
