@@ -181,39 +181,38 @@ test('bcrypt64 is bcrypt’s alphabet in base64’s bit order', () => {
   assert.equal(bcrypt64Encode(Buffer.from('3f385c00732c9b4f1967fb1aafe00a9c', 'hex')), fixtures[0]?.hash.slice(7, 29));
 });
 
-test('hashing runs off the event loop: timers keep firing during a cost-12 verify', async () => {
-  const slow = fixtures.find((f) => f.name === 'bcrypt-2b-cost12-default');
-  assert.ok(slow);
-  let ticks = 0;
+/** How many event-loop turns happen while `work` runs: none if it ran on the main thread. */
+async function turnsDuring(work: () => Promise<unknown>): Promise<{ turns: number; ms: number }> {
+  let turns = 0;
   let done = false;
   const tick = (): void => {
-    ticks++;
+    turns++;
     if (!done) setImmediate(tick);
   };
   setImmediate(tick);
   const started = performance.now();
-  const ok = await verifyPassword(slow.password, slow.hash);
-  const elapsed = performance.now() - started;
+  await work();
   done = true;
-  assert.equal(ok, true);
-  // a verify on the main thread would allow no tick at all until it finished
-  assert.ok(elapsed > 20, `${elapsed} ms is too fast for cost 12`);
-  assert.ok(ticks > 20, `only ${ticks} event-loop turns in ${elapsed.toFixed(0)} ms`);
-});
+  return { turns, ms: performance.now() - started };
+}
 
-test('sha512_crypt verification also leaves the event loop free (worker thread)', async () => {
-  const legacy = fixtures.find((f) => f.name === 'sha512_crypt-10000');
-  assert.ok(legacy);
-  let ticks = 0;
-  let done = false;
-  const tick = (): void => {
-    ticks++;
-    if (!done) setImmediate(tick);
-  };
-  setImmediate(tick);
-  assert.equal(await verifyPassword(legacy.password, legacy.hash, { algorithm: 'scrypt' }), true);
-  done = true;
-  assert.ok(ticks > 5, `only ${ticks} event-loop turns`);
+test('hashing runs off the event loop: timers keep turning during slow hashes of every format', async () => {
+  const byName = (name: string) => fixtures.find((f) => f.name === name) ?? assert.fail(name);
+  const slowPbkdf2 = await hashPassword('pw', { algorithm: 'pbkdf2_sha512', rounds: 300_000 });
+  const cases: [string, () => Promise<unknown>][] = [
+    ['bcrypt cost 12 verify', () => verifyPassword(byName('bcrypt-2b-cost12-default').password, byName('bcrypt-2b-cost12-default').hash)],
+    ['bcrypt cost 12 hash', () => hashPassword('pw')],
+    ['bcrypt_sha256 cost 12 verify', () => verifyPassword('secret', byName('bcrypt_sha256-v2-cost12-default').hash, { algorithm: 'bcrypt_sha256' })],
+    ['scrypt ln=16 verify', () => verifyPassword('secret', byName('scrypt-ln16-default').hash, { algorithm: 'scrypt' })],
+    ['pbkdf2_sha512 300000 verify', () => verifyPassword('pw', slowPbkdf2, { algorithm: 'pbkdf2_sha512' })],
+    ['sha512_crypt 10000 verify (worker thread)', () => verifyPassword(byName('sha512_crypt-10000').password, byName('sha512_crypt-10000').hash, { algorithm: 'scrypt' })],
+  ];
+  for (const [name, work] of cases) {
+    const { turns, ms } = await turnsDuring(work);
+    // work on the main thread would allow no turn at all until it finished
+    assert.ok(ms > 20, `${name}: ${ms.toFixed(0)} ms is too fast to tell`);
+    assert.ok(turns > 5, `${name}: only ${turns} event-loop turns in ${ms.toFixed(0)} ms`);
+  }
 });
 
 test('PasswordHasher caps concurrent hashing and refuses work beyond its queue', async () => {

@@ -32,7 +32,7 @@ export const DEFAULT_MAX_TOKEN_SIZE = 255;
 
 /**
  * Refuse to even try decrypting longer input. Not Keystone (it has no bound here); a federated
- * token with a hundred groups is about 2.5 KB, and HTTP servers cap headers near 8 KB anyway.
+ * token with a hundred UUID groups is under 3 KB, and HTTP servers cap headers near 8 KB anyway.
  */
 export const DEFAULT_MAX_PARSE_LENGTH = 8192;
 
