@@ -8,8 +8,8 @@ import type { Bus, Subscription } from '@alto/bus';
 import type { Clock } from '@alto/kernel';
 import { migrationStatus, type Database } from '@alto/db';
 import { createAuthenticator, createHttpServer, createValidators, keystoneRenderer, mountRoutes, requestBaseUrl } from '@alto/http';
-import { Enforcer, loadPolicyFile } from '@alto/policy';
-import { instrumentHttp, registerHealthRoutes, type Logger, type Manager, type ReadinessCheck, type Runnable } from '@alto/runtime';
+import { Enforcer, flattenTarget, loadPolicyFile } from '@alto/policy';
+import { instrumentHttp, type Logger, type ReadinessCheck, type Runnable } from '@alto/runtime';
 import type { IdentityConfig } from './config.js';
 import type { IdentityDB } from './store/schema.js';
 import { identityMigrations } from './store/migrations/index.js';
@@ -160,7 +160,13 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
       ...roleAssignmentRoutes(services, frame),
       ...catalogRoutes(services, frame),
     ],
-    { enforcer, authenticator, validators: createValidators(), validateResponses: deps.validateResponses ?? false },
+    {
+      // Keystone flattens the policy dict ({"target": {"project": {...}}} -> "target.project.id")
+      enforcer: { enforce: (name, target, creds) => enforcer.enforce(name, flattenTarget(target), creds) },
+      authenticator,
+      validators: createValidators(),
+      validateResponses: deps.validateResponses ?? false,
+    },
   );
   instrumentHttp(app, deps.metrics);
 
@@ -223,7 +229,3 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   };
 }
 
-/** Registers /healthz, /readyz and /metrics for an API process. */
-export function addHealth(app: FastifyInstance, manager: Manager, metrics: Registry): void {
-  registerHealthRoutes(app, { manager, metrics });
-}
