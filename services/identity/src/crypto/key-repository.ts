@@ -141,6 +141,8 @@ async function listKeyFiles(path: string, warnings: string[]): Promise<KeyFile[]
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
+      // purged by a rotation running in another process while we listed: no longer a key
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new KeyRepositoryError('unreadable', path, `Cannot read key file ${file}: ${describe(err)}`, err);
     }
     if (text.trim().length === 0) {

@@ -164,6 +164,9 @@ test('a hash we cannot verify is an error, never a silent false', async () => {
     await assert.rejects(verifyPassword('pw', h, { algorithm: 'scrypt' }), (e: unknown) => e instanceof MalformedPasswordHash && e.code === 'identity.password_hash_malformed', h);
   }
   await assert.rejects(verifyPassword('pw', good('bcrypt_sha256-v2').replace('v=2', 'v=3')), UnsupportedPasswordHash);
+  // no stored password at all is Keystone's `hashed is None`: no match, not an error
+  assert.equal(await verifyPassword('pw', null), false);
+  assert.equal(await verifyPassword('pw', undefined), false);
   await assert.rejects(verifyPassword('pw', '$scrypt$ln=24,r=8,p=1$c2FsdA$' + 'A'.repeat(43)), UnsupportedPasswordHash);
 });
 

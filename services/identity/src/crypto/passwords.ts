@@ -348,10 +348,12 @@ export function identifyPasswordHash(stored: string): PasswordHashFormat {
 
 /**
  * check_password(): whether the password matches the stored hash, in any format Keystone writes or
- * wrote. The length rule follows the configured algorithm (policy), as Keystone's does. Throws
- * for a hash it cannot verify (unknown or malformed) rather than answering false.
+ * wrote. The length rule follows the configured algorithm (policy), as Keystone's does. A user
+ * with no password (null, as federated and shadow users have) never matches, as in Keystone;
+ * a hash it cannot verify (unknown or malformed) throws rather than answering false.
  */
-export async function verifyPassword(password: string, stored: string, policy: Partial<PasswordPolicy> = {}): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string | null | undefined, policy: Partial<PasswordPolicy> = {}): Promise<boolean> {
+  if (stored === null || stored === undefined) return false;
   const format = identifyPasswordHash(stored);
   const bytes = passwordBytes(password, fullPolicy(policy));
   switch (format) {
@@ -408,7 +410,8 @@ export class PasswordHasher {
     return this.#limited(() => hashPassword(password, this.policy, this.#deps));
   }
 
-  verify(password: string, stored: string): Promise<boolean> {
+  verify(password: string, stored: string | null | undefined): Promise<boolean> {
+    if (stored === null || stored === undefined) return Promise.resolve(false);
     return this.#limited(() => verifyPassword(password, stored, this.policy));
   }
 

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = 'keystone_interop.py';
-const PYTHON = '/usr/bin/python3';
+/** Debian's interpreter, where python3-keystone and python3-passlib live; ALTO_KEYSTONE_PYTHON points elsewhere. */
+const PYTHON = process.env.ALTO_KEYSTONE_PYTHON ?? '/usr/bin/python3';
 
 /**
  * services/identity/fixtures/crypto, found by walking up from the running file, so the tests
