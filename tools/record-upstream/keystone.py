@@ -18,7 +18,8 @@ headers are recorded as "<present>". Ids and timestamps are kept as upstream sen
 
 Re-runnable: it first deletes whatever a previous run left behind (all names start with
 "rec-" except the persona project/users demo, demo-member, demo-reader).
-Use Debian's /usr/bin/python3 (requests, and keystone's own modules for the expired token).
+Runs under Debian's /usr/bin/python3 (requests, and keystone's own modules for the expired
+token); started with another python3 it re-executes itself there.
 """
 import argparse
 import base64
@@ -30,7 +31,14 @@ import subprocess
 import sys
 import time
 
-import requests
+DEBIAN_PYTHON = '/usr/bin/python3'
+if (os.path.exists(DEBIAN_PYTHON) and os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON)
+        and not os.environ.get('KS_RECORDER_REEXEC')):
+    # keystone's own modules (needed to mint the expired token) live in Debian's python
+    os.environ['KS_RECORDER_REEXEC'] = '1'
+    os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON] + sys.argv)
+
+import requests  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # this file is called keystone.py: keep its folder off the path so that `import keystone`
