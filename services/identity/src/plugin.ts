@@ -1,6 +1,6 @@
 // The identity service's composition: domain services over one database, the Keystone v3 API
 // routes, the bus-driven cache invalidation between replicas, and readiness checks.
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -16,7 +16,7 @@ import { identityMigrations } from './store/migrations/index.js';
 import { identityPolicies } from './policies.js';
 import { KeyRepositoryReader } from './crypto/key-repository.js';
 import { TokenFormatter } from './crypto/token-formatter.js';
-import { hashPassword, verifyPassword, type PasswordPolicy } from './crypto/passwords.js';
+import { PasswordHasher as BoundedHasher, type PasswordPolicy } from './crypto/passwords.js';
 import { Notifier } from './domain/notifications.js';
 import type { CoreDeps, Invalidator } from './domain/deps.js';
 import { ResourceService } from './domain/resource.service.js';
@@ -107,8 +107,8 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const notifier = new Notifier({ bus, clock, log, host: hostname(), observerId: () => catalog?.identityServiceId() });
   const core: CoreDeps = { db: database.db, clock, log, notifier, invalidator, defaultDomainId: config.identity.default_domain_id };
 
-  const policy = passwordPolicyOf(config);
-  const hasher: PasswordHasher = { hash: (pw) => hashPassword(pw, policy), verify: (pw, h) => verifyPassword(pw, h, policy) };
+  // Slow hashes share libuv's thread pool with file I/O: run at most one per core at a time.
+  const hasher: PasswordHasher = new BoundedHasher({ policy: passwordPolicyOf(config), maxConcurrent: Math.max(1, availableParallelism()) });
   const keys = new KeyRepositoryReader({
     path: config.fernet_tokens.key_repository,
     clock,
