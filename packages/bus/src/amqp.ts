@@ -123,7 +123,9 @@ class Publisher {
           (err: unknown) => {
             const returned = this.returned.delete(msg.messageId);
             if (err) {
-              finish(this.closed ? lostError(err) : new ServiceUnavailableError('The message broker refused the message.', 'bus.nack', { cause: err }));
+              // amqplib: 'message nacked' from the broker, anything else means the channel closed under it
+              const nacked = err instanceof Error && err.message === 'message nacked';
+              finish(nacked ? new ServiceUnavailableError('The message broker refused the message.', 'bus.nack', { cause: err }) : lostError(err));
             } else if (returned) {
               const to = msg.exchange ? `exchange ${msg.exchange.name}` : 'the default exchange';
               finish(new ServiceUnavailableError(`No queue is bound to ${to} with key ${msg.routingKey}.`, 'bus.unroutable'));
@@ -141,12 +143,17 @@ class Publisher {
 /** One server's or listener's consumer: its own channel, re-established after every reconnect. */
 class AmqpSubscription implements TransportSubscription {
   private ch: Channel | undefined;
+  /** The connection `ch` belongs to. */
+  private chConn: ChannelModel | undefined;
+  private attaching: { conn: ChannelModel; promise: Promise<void> } | undefined;
   /** Consumer tags on `ch`. */
   private tags: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private cancelled = false;
   private retry: NodeJS.Timeout | undefined;
   private retryAttempt = 0;
+  /** The connection the transport last attached us to. */
+  private tried: ChannelModel | undefined;
 
   private readonly transport: AmqpTransport;
   private readonly queues: readonly QueueSpec[];
@@ -166,13 +173,28 @@ class AmqpSubscription implements TransportSubscription {
     return [...new Set(this.queues.map((q) => q.name))];
   }
 
-  /** Opens a channel on conn, declares the topology and starts consuming. */
-  async attach(conn: ChannelModel): Promise<void> {
+  /**
+   * Opens a channel on conn, declares the topology and starts consuming. At most one attach
+   * runs per connection (a retry timer and a reconnect can ask at the same time), and a live
+   * channel on conn is kept: two channels would mean two consumers for one subscription.
+   */
+  attach(conn: ChannelModel): Promise<void> {
+    if (this.attaching?.conn === conn) return this.attaching.promise;
+    if (this.ch && this.chConn === conn) return Promise.resolve();
+    const promise = this.doAttach(conn).finally(() => {
+      if (this.attaching?.promise === promise) this.attaching = undefined;
+    });
+    this.attaching = { conn, promise };
+    return promise;
+  }
+
+  private async doAttach(conn: ChannelModel): Promise<void> {
     const ch = await conn.createChannel();
     ch.on('error', (err: Error) => this.deps.logger.warn({ queues: this.names, err: err.message }, 'consumer channel error'));
     ch.on('close', () => this.onChannelClosed(ch));
     try {
-      if (this.prefetch > 0) await ch.prefetch(this.prefetch);
+      // global: RabbitMQ then counts the limit per channel, i.e. per server or listener, across its queues
+      if (this.prefetch > 0) await ch.prefetch(this.prefetch, true);
       const exchanges = new Set<string>();
       const queues = new Set<string>();
       for (const q of this.queues) {
@@ -190,6 +212,7 @@ class AmqpSubscription implements TransportSubscription {
       }
       if (this.cancelled) throw new Error('cancelled while attaching');
       this.ch = ch;
+      this.chConn = conn;
       this.tags = [];
       for (const name of queues) {
         const { consumerTag } = await ch.consume(name, (m) => this.onMessage(ch, name, m), { noAck: false });
@@ -258,14 +281,22 @@ class AmqpSubscription implements TransportSubscription {
     }, delay);
   }
 
-  /** After a reconnect. */
-  reattach(conn: ChannelModel): void {
+  /** Whether the transport still has to attach this subscription to conn after a reconnect. */
+  needsAttach(conn: ChannelModel): boolean {
+    return !this.cancelled && this.tried !== conn;
+  }
+
+  /** After a reconnect; never rejects (a failure retries in the background). */
+  async reattach(conn: ChannelModel): Promise<void> {
+    this.tried = conn;
     if (this.cancelled) return;
-    this.attach(conn).catch((err: unknown) => {
+    try {
+      await this.attach(conn);
+    } catch (err) {
       this.retryAttempt++;
       this.deps.logger.error({ queues: this.names, err: errText(err) }, 're-subscribing after reconnect failed; will retry');
       this.scheduleReattach();
-    });
+    }
   }
 
   async cancel(): Promise<void> {
@@ -273,6 +304,8 @@ class AmqpSubscription implements TransportSubscription {
       this.cancelled = true;
       if (this.retry) clearTimeout(this.retry);
       this.retry = undefined;
+      // an attach under way finishes first, so that its consumers are known and cancelled too
+      await this.attaching?.promise.catch(() => undefined);
       const ch = this.ch;
       if (ch) {
         // closing the channel would requeue what is in flight; cancel the consumers and drain first
@@ -324,7 +357,7 @@ export class AmqpTransport implements Transport {
     for (let i = 0; i < endpoints.length; i++) {
       const ep = t.pickEndpoint();
       try {
-        t.adopt(await t.open(ep), ep);
+        t.adopt(await t.open(ep), ep, true);
         return t;
       } catch (err) {
         failures.push(`${where(ep)}: ${errText(err)}`);
@@ -375,16 +408,37 @@ export class AmqpTransport implements Transport {
     );
   }
 
-  private adopt(conn: ChannelModel, ep: RabbitEndpoint): void {
+  /** Takes conn as the connection; `up` lets publishing start (after a reconnect, only once consumers are back). */
+  private adopt(conn: ChannelModel, ep: RabbitEndpoint, up: boolean): void {
     this.conn = conn;
     this.current = ep;
     this.publisher = undefined;
-    this.state = 'up';
     conn.on('error', (err: Error) => this.deps.logger.warn({ broker: where(ep), err: err.message }, 'message broker connection error'));
     conn.on('close', (err?: Error) => this.onClose(conn, err));
     conn.on('blocked', (reason: string) => this.deps.logger.warn({ broker: where(ep), reason }, 'the broker blocked publishing (resource alarm)'));
     conn.on('unblocked', () => this.deps.logger.info({ broker: where(ep) }, 'the broker unblocked publishing'));
+    if (up) {
+      this.state = 'up';
+      this.wake();
+    }
+  }
+
+  /**
+   * Re-attaches every subscription (re-declaring its queues, exchanges and bindings) before
+   * publishing resumes, so that a reply queue or a server's queue exists again before anything
+   * is sent to it. Subscriptions made meanwhile are picked up by the loop.
+   */
+  private async resume(conn: ChannelModel, ep: RabbitEndpoint, attempt: number): Promise<void> {
+    this.adopt(conn, ep, false);
+    for (;;) {
+      const todo = [...this.subs].filter((s) => s.needsAttach(conn));
+      if (todo.length === 0) break;
+      await Promise.all(todo.map((s) => s.reattach(conn)));
+      if (this.conn !== conn || this.state !== 'down') return;
+    }
+    this.state = 'up';
     this.wake();
+    this.deps.logger.info({ broker: where(ep), attempt, subscriptions: this.subs.size }, 'reconnected to the message broker');
   }
 
   private wake(): void {
@@ -405,9 +459,8 @@ export class AmqpTransport implements Transport {
     this.scheduleReconnect(1);
   }
 
-  private scheduleReconnect(attempt: number): void {
+  private scheduleReconnect(attempt: number, delay = this.backoffMs(attempt)): void {
     if (this.state === 'closed') return;
-    const delay = this.backoffMs(attempt);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       const ep = this.pickEndpoint();
@@ -417,13 +470,12 @@ export class AmqpTransport implements Transport {
             conn.close().catch(() => undefined);
             return;
           }
-          this.adopt(conn, ep);
-          this.deps.logger.info({ broker: where(ep), attempt }, 'reconnected to the message broker');
-          for (const s of this.subs) s.reattach(conn);
+          void this.resume(conn, ep, attempt);
         },
         (err: unknown) => {
-          this.deps.logger.warn({ broker: where(ep), attempt, nextInMs: this.backoffMs(attempt + 1), err: errText(err) }, 'reconnect failed');
-          this.scheduleReconnect(attempt + 1);
+          const next = this.backoffMs(attempt + 1);
+          this.deps.logger.warn({ broker: where(ep), attempt, nextInMs: next, err: errText(err) }, 'reconnect failed');
+          this.scheduleReconnect(attempt + 1, next);
         },
       );
     }, delay);

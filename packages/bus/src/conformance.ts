@@ -383,7 +383,7 @@ export function runBusConformance(name: string, harness: BusHarness): void {
         await assert.rejects(bus.notify({ publisherId: 'p', eventType: 'e', payload: null, priority: 'LOUD' as 'INFO' }), invalid);
       }));
 
-    it('a server runs at most executorThreadPoolSize handlers at once', () =>
+    it('a server runs at most executorThreadPoolSize handlers at once, over all its queues', () =>
       withBuses(async (make) => {
         const topic = `conf-${uid()}`;
         const server = await make({ executorThreadPoolSize: 2 });
@@ -398,7 +398,8 @@ export function runBusConformance(name: string, harness: BusHarness): void {
             running--;
           },
         });
-        await Promise.all(Array.from({ length: 6 }, () => client.call({ topic }, 'work', {})));
+        // through the shared topic queue and the server's own queue at the same time
+        await Promise.all(Array.from({ length: 8 }, (_, i) => client.call(i % 2 ? { topic } : { topic, server: 's1' }, 'work', {})));
         assert.equal(peak, 2);
       }));
 

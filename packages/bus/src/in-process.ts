@@ -9,15 +9,22 @@ interface StoredMessage {
   expiresAt: number | undefined;
 }
 
+/** basic.qos with global=true: the unacknowledged messages a channel's consumers share. */
+export interface Credit {
+  readonly prefetch: number;
+  inFlight: number;
+  readonly queues: Set<Queue>;
+}
+
 interface Consumer {
   queue: Queue;
-  prefetch: number;
+  credit: Credit;
   onDelivery: (d: Delivery) => Promise<void>;
   inFlight: Set<Promise<void>>;
   active: boolean;
 }
 
-interface Queue {
+export interface Queue {
   name: string;
   messages: StoredMessage[];
   consumers: Consumer[];
@@ -117,10 +124,16 @@ export class InProcessBroker {
     return routed;
   }
 
-  consume(queueName: string, prefetch: number, onDelivery: (d: Delivery) => Promise<void>): Consumer {
+  /** A prefetch limit to share between the consumers of one subscription (0: none). */
+  credit(prefetch: number): Credit {
+    return { prefetch, inFlight: 0, queues: new Set() };
+  }
+
+  consume(queueName: string, credit: Credit, onDelivery: (d: Delivery) => Promise<void>): Consumer {
     const q = this.queues.get(queueName);
     if (!q) throw new Error(`no queue ${queueName}`);
-    const c: Consumer = { queue: q, prefetch, onDelivery, inFlight: new Set(), active: true };
+    const c: Consumer = { queue: q, credit, onDelivery, inFlight: new Set(), active: true };
+    credit.queues.add(q);
     q.consumers.push(c);
     this.armExpiry(q);
     this.schedule(q);
@@ -168,9 +181,12 @@ export class InProcessBroker {
         .catch((err: unknown) => this.logger.error({ queue: q.name, err: String(err) }, 'in-process delivery handler failed'))
         .finally(() => {
           c.inFlight.delete(p);
-          this.schedule(q);
+          c.credit.inFlight--;
+          // the freed credit may unblock any queue of the subscription
+          for (const other of c.credit.queues) this.schedule(other);
         });
       c.inFlight.add(p);
+      c.credit.inFlight++;
     }
   }
 
@@ -179,7 +195,7 @@ export class InProcessBroker {
     for (let i = 0; i < n; i++) {
       const idx = (q.next + i) % n;
       const c = q.consumers[idx];
-      if (c && c.active && (c.prefetch === 0 || c.inFlight.size < c.prefetch)) {
+      if (c && c.active && (c.credit.prefetch === 0 || c.credit.inFlight < c.credit.prefetch)) {
         q.next = (idx + 1) % n;
         return c;
       }
@@ -216,7 +232,8 @@ export class InProcessTransport implements Transport {
       this.broker.declareQueue(q);
       names.add(q.name);
     }
-    const consumers = [...names].map((n) => this.broker.consume(n, prefetch, onDelivery));
+    const credit = this.broker.credit(prefetch);
+    const consumers = [...names].map((n) => this.broker.consume(n, credit, onDelivery));
     let cancelling: Promise<void> | undefined;
     const sub: TransportSubscription = {
       cancel: () => {

@@ -38,7 +38,7 @@ export interface BusOptions {
   rpcResponseTimeout?: number | undefined;
   /** Servers answer the reserved method `oslo_rpc_server_ping` with `pong`. Default false. */
   rpcPingEnabled?: boolean | undefined;
-  /** Handlers one server or listener runs at the same time. Default 64. */
+  /** Handlers one server or listener runs at the same time (over all its queues). Default 64. */
   executorThreadPoolSize?: number | undefined;
   /** Shown by `rabbitmqctl list_connections`; default `<hostname>:<pid>`. */
   connectionName?: string | undefined;
