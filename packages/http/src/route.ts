@@ -29,7 +29,15 @@ export interface RouteSpec<P extends TSchema = TSchema, Q extends TSchema = TSch
   url: string;
   params?: P;
   query?: Q;
+  /** The request body schema; with bodyKey, the schema of the entity inside the wrapper. */
   body?: B;
+  /**
+   * Upstream services wrap entities (`{"project": {...}}`) and validate the entity alone, so
+   * error paths read `enabled`, not `project/enabled`. The handler gets the entity.
+   */
+  bodyKey?: string;
+  /** When the wrapper key is absent: validate `{}` (Keystone's POST), `null` (its PATCH), or throw. */
+  bodyKeyMissing?: 'empty' | 'null' | (() => Error);
   /** Response schemas by status, used to check answers in tests and to document the route. */
   response?: Record<number, TSchema>;
   /** Status on success (default 200). */
@@ -66,6 +74,8 @@ export interface RouteDeps {
 const isJsonBody = (b: unknown) => !(b instanceof RawBody);
 
 export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: RouteDeps): void {
+  // GET answers HEAD too, unless the URL declares its own HEAD (Keystone's check_token, check_grant)
+  const explicitHead = new Set(routes.filter((r) => (Array.isArray(r.method) ? r.method : [r.method]).includes('HEAD')).map((r) => r.url));
   for (const spec of routes as RouteSpec[]) {
     const checkParams = spec.params ? compileCheck<unknown>(deps.validators.query, spec.params) : (v: unknown) => v;
     const checkQuery = spec.query ? compileCheck<unknown>(deps.validators.query, spec.query) : (v: unknown) => v;
@@ -75,7 +85,7 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: Rout
     app.route({
       method: spec.method,
       url: spec.url,
-      exposeHeadRoute: true,
+      exposeHeadRoute: !explicitHead.has(spec.url),
       handler: async (req, reply) => {
         if (spec.microversion && !inMicroversionRange(req.microversion, spec.microversion)) {
           throw new NotFoundError('The resource could not be found.', 'http.microversion_out_of_range');
@@ -105,9 +115,22 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: Rout
             if (rawBody.data.length > 0) throw new ValidationError('Expecting to find application/json in Content-Type header.', 'http.bad_content_type');
             body = undefined;
           }
-          if (body === undefined) throw new ValidationError('Expecting a JSON request body.', 'http.missing_body');
-          if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('Expecting a JSON object in the request body.', 'http.not_object');
-          body = checkBody(body);
+          if (spec.bodyKey !== undefined) {
+            // an empty body reads as {} (Keystone's behaviour), so the wrapper rule below decides
+            const wrapper = (body ?? {}) as Record<string, unknown>;
+            if (typeof wrapper !== 'object' || Array.isArray(wrapper)) throw new ValidationError('Expecting a JSON object in the request body.', 'http.not_object');
+            let entity = wrapper[spec.bodyKey];
+            if (entity === undefined) {
+              const missing = spec.bodyKeyMissing ?? 'empty';
+              if (typeof missing === 'function') throw missing();
+              entity = missing === 'empty' ? {} : null;
+            }
+            body = checkBody(entity);
+          } else {
+            if (body === undefined) throw new ValidationError('Expecting a JSON request body.', 'http.missing_body');
+            if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('Expecting a JSON object in the request body.', 'http.not_object');
+            body = checkBody(body);
+          }
         }
         // 4. one service call, whose result is the view
         const result = await spec.handler({ params, query, body, req, reply }, req.ctx);

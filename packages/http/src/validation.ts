@@ -67,10 +67,12 @@ function jsonschemaMessage(err: ErrorObject, value: unknown): string {
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {
     case 'type': {
-      const t = String(p.type);
-      const types = t.includes(',') ? `[${t.split(',').map((x) => pyRepr(x)).join(', ')}]` : pyRepr(t);
-      return `${pyRepr(value)} is not of type ${types}`;
+      // python-jsonschema: "123 is not of type 'string', 'null'"
+      const t = Array.isArray(p.type) ? (p.type as string[]) : String(p.type).split(',');
+      return `${pyRepr(value)} is not of type ${t.map((x) => pyRepr(x)).join(', ')}`;
     }
+    case 'uniqueItems':
+      return `${pyRepr(value)} has non-unique elements`;
     case 'required':
       return `${pyRepr(p.missingProperty)} is a required property`;
     case 'additionalProperties':

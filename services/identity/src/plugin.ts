@@ -144,7 +144,11 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
     logger: log,
     bodyLimit: config.api.max_request_body_size,
     jsonOnly: true,
-    renderer: keystoneRenderer({ wwwAuthenticateUri: (req) => requestBaseUrl(req, config.api.public_endpoint), messages: KEYSTONE_MESSAGES }),
+    renderer: keystoneRenderer({ wwwAuthenticateUri: (req) => `${requestBaseUrl(req, config.api.public_endpoint)}/v3`, messages: KEYSTONE_MESSAGES }),
+  });
+  // Keystone's answers depend on the caller's token; caches must key on it
+  app.addHook('onSend', async (_req, reply) => {
+    void reply.header('vary', 'X-Auth-Token');
   });
   const authenticator = createAuthenticator({ validator: { validate: async (t) => toAuthContext(await tokens.validate(t)) }, clock });
   mountRoutes(

@@ -1,11 +1,11 @@
 // /v3/auth: issue, validate, check and revoke tokens; the catalog, projects, domains and system
 // a token can reach.
 import Type from 'typebox';
-import { UnauthorizedError, type RequestContext } from '@alto/kernel';
+import { NotFoundError, UnauthorizedError, type RequestContext } from '@alto/kernel';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { FastifyRequest } from 'fastify';
 import type { IdentityServices } from '../services.js';
-import { BadRequest, Forbidden } from '../domain/errors.js';
+import { ExpectingToFind, Forbidden } from '../domain/errors.js';
 import { baseUrl, callerOf, collection, queryBool, tokenCredentials, type Frame } from './common.js';
 import { tokenView } from './auth.views.js';
 import { domainView, projectView } from './views.js';
@@ -14,9 +14,7 @@ import type { TokenData } from '../domain/tokens.service.js';
 const NameOrId = Type.Object({ id: Type.Optional(Type.String()), name: Type.Optional(Type.String()) });
 
 /** Keystone's token_issue schema: extra keys are tolerated, types are not. */
-const AuthBody = Type.Object(
-  {
-    auth: Type.Object({
+const AuthBody = Type.Object({
       identity: Type.Object(
         {
           methods: Type.Array(Type.String()),
@@ -40,18 +38,14 @@ const AuthBody = Type.Object(
           }),
         ]),
       ),
-    }),
-  },
-  { required: ['auth'] },
-);
+});
 
 const TokenQuery = Type.Object({ nocatalog: Type.Optional(Type.String()), allow_expired: Type.Optional(Type.String()) }, { additionalProperties: true });
 
 function subjectToken(req: FastifyRequest): string {
   const v = req.headers['x-subject-token'];
   const t = Array.isArray(v) ? v[0] : v;
-  // Keystone: ValidationError(attribute='X-Subject-Token', target='header')
-  if (!t) throw BadRequest('Expecting to find X-Subject-Token in header. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.', 'identity.missing_subject_token');
+  if (!t) throw new NotFoundError('No token in the request', 'identity.missing_subject_token');
   return t;
 }
 
@@ -82,10 +76,12 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: null,
       query: TokenQuery,
       body: AuthBody,
+      bodyKey: 'auth',
+      bodyKeyMissing: () => ExpectingToFind('auth', 'request body'),
       status: 201,
       errors: [401, 404],
       handler: async ({ body, query, req, reply }) => {
-        const token = await s.auth.authenticate(body.auth as Parameters<typeof s.auth.authenticate>[0], callerOf(req).initiator);
+        const token = await s.auth.authenticate(body as Parameters<typeof s.auth.authenticate>[0], callerOf(req).initiator);
         void reply.header('x-subject-token', token.id);
         return render(token, wantsCatalog(query));
       },
@@ -141,7 +137,8 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [403],
       handler: async ({ req }, ctx) => {
         const t = await callerToken(ctx);
-        if (t.scope.type === 'unscoped') throw Forbidden('A project-scoped token is required to produce a service catalog.', 'identity.catalog_needs_scope');
+        // Keystone serves the catalog to project- and domain-scoped tokens only
+        if (t.scope.type === 'unscoped' || t.scope.type === 'system') throw Forbidden(undefined, 'identity.catalog_needs_scope');
         const catalog = await s.catalog.catalogFor(t.project?.id, t.user.id);
         const self = `${baseUrl(req, frame)}/v3/auth/catalog`;
         return { catalog, links: { self, previous: null, next: null } };
@@ -156,7 +153,8 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       handler: async ({ req }, ctx) => {
         const t = await callerToken(ctx);
         const ids = await s.roles.targetsOfUser(t.user.id, 'project');
-        const projects = (await s.resources.listProjectsByIds(ids)).filter((p) => p.enabled && !p.isDomain);
+        // disabled projects are listed too, as upstream does
+        const projects = (await s.resources.listProjectsByIds(ids)).filter((p) => !p.isDomain);
         const base = baseUrl(req, frame);
         return collection('projects', projects.map((p) => projectView(p, base)), req, frame);
       },

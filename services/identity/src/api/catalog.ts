@@ -3,17 +3,18 @@ import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
 import type { EndpointInterface } from '../domain/models.js';
-import { BadRequest } from '../domain/errors.js';
-import { Bool, Description, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, tokenCredentials, wrapped, type Frame } from './common.js';
+import { AltoError } from '@alto/kernel';
+import { BadRequest, ExpectingToFind } from '../domain/errors.js';
+import { Bool, Description, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, tokenCredentials, type Frame } from './common.js';
 import { endpointView, regionView, serviceView } from './views.js';
 import { extraOf } from './domains.js';
 
 const RegionProps = { description: Type.Optional(nullable(Description)), id: Type.Optional(Type.String()), parent_region_id: Type.Optional(nullable(Type.String())) };
-const RegionCreate = wrapped('region', Type.Object(RegionProps, { additionalProperties: true }));
-const RegionUpdate = wrapped('region', Type.Object(RegionProps, { minProperties: 1, additionalProperties: true }));
+const RegionCreate = Type.Object(RegionProps, { additionalProperties: true });
+const RegionUpdate = Type.Object(RegionProps, { minProperties: 1, additionalProperties: true });
 const ServiceProps = { enabled: Type.Optional(Bool), name: Type.Optional(Name255), type: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) };
-const ServiceCreate = wrapped('service', Type.Object(ServiceProps, { required: ['type'], additionalProperties: true }));
-const ServiceUpdate = wrapped('service', Type.Object(ServiceProps, { minProperties: 1, additionalProperties: true }));
+const ServiceCreate = Type.Object(ServiceProps, { required: ['type'], additionalProperties: true });
+const ServiceUpdate = Type.Object(ServiceProps, { minProperties: 1, additionalProperties: true });
 const Url = Type.String({ minLength: 0, maxLength: 225, pattern: '^[a-zA-Z0-9+.-]+:.+' });
 const Interface = Type.Union([Type.Literal('admin'), Type.Literal('internal'), Type.Literal('public')]);
 const EndpointProps = {
@@ -24,8 +25,8 @@ const EndpointProps = {
   service_id: Type.Optional(Type.String()),
   url: Type.Optional(Url),
 };
-const EndpointCreate = wrapped('endpoint', Type.Object(EndpointProps, { required: ['interface', 'service_id', 'url'], additionalProperties: true }));
-const EndpointUpdate = wrapped('endpoint', Type.Object(EndpointProps, { minProperties: 1, additionalProperties: true }));
+const EndpointCreate = Type.Object(EndpointProps, { required: ['interface', 'service_id', 'url'], additionalProperties: true });
+const EndpointUpdate = Type.Object(EndpointProps, { minProperties: 1, additionalProperties: true });
 
 const REGION_KNOWN = new Set(['id', 'description', 'parent_region_id', 'links']);
 const SERVICE_KNOWN = new Set(['id', 'type', 'enabled', 'links']);
@@ -61,10 +62,12 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:create_region',
       credentials: tokenCredentials,
       body: RegionCreate,
+      bodyKey: 'region',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [400, 404, 409],
       handler: async ({ body, req }) => {
-        const r = body.region as Record<string, unknown>;
+        const r = body as Record<string, unknown>;
         const created = await s.catalog.createRegion({ ...(typeof r.id === 'string' ? { id: r.id } : {}), ...regionBody(r) }, callerOf(req));
         return { region: regionView(created, baseUrl(req, frame)) };
       },
@@ -76,10 +79,12 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:create_region',
       credentials: tokenCredentials,
       body: RegionCreate,
+      bodyKey: 'region',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [400, 404, 409],
       handler: async ({ params, body, req }) => {
-        const r = body.region as Record<string, unknown>;
+        const r = body as Record<string, unknown>;
         if (r.id !== undefined && r.id !== params.region_id) throw BadRequest('Conflicting region IDs specified: "' + String(params.region_id) + '" != "' + String(r.id as string) + '"', 'identity.region_id_mismatch');
         const created = await s.catalog.createRegion({ id: params.region_id, ...regionBody(r) }, callerOf(req));
         return { region: regionView(created, baseUrl(req, frame)) };
@@ -101,9 +106,11 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:update_region',
       credentials: tokenCredentials,
       body: RegionUpdate,
+      bodyKey: 'region',
+      bodyKeyMissing: 'null',
       errors: [400, 404],
       handler: async ({ params, body, req }) => {
-        const r = body.region as Record<string, unknown>;
+        const r = body as Record<string, unknown>;
         if (r.id !== undefined && r.id !== params.region_id) throw BadRequest('Update of `id` is not allowed.', 'identity.immutable_field');
         const updated = await s.catalog.updateRegion(params.region_id, regionBody(r), callerOf(req));
         return { region: regionView(updated, baseUrl(req, frame)) };
@@ -142,10 +149,12 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:create_service',
       credentials: tokenCredentials,
       body: ServiceCreate,
+      bodyKey: 'service',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [],
       handler: async ({ body, req }) => {
-        const x = body.service as Record<string, unknown>;
+        const x = body as Record<string, unknown>;
         const created = await s.catalog.createService({ type: x.type as string, enabled: (x.enabled as boolean | undefined) ?? true, extra: extraOf(x, SERVICE_KNOWN) }, callerOf(req));
         return { service: serviceView(created, baseUrl(req, frame)) };
       },
@@ -166,9 +175,11 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:update_service',
       credentials: tokenCredentials,
       body: ServiceUpdate,
+      bodyKey: 'service',
+      bodyKeyMissing: 'null',
       errors: [404],
       handler: async ({ params, body, req }) => {
-        const x = body.service as Record<string, unknown>;
+        const x = body as Record<string, unknown>;
         const updated = await s.catalog.updateService(
           params.service_id,
           { ...(x.type !== undefined ? { type: x.type as string } : {}), ...(x.enabled !== undefined ? { enabled: x.enabled as boolean } : {}), extra: extraOf(x, SERVICE_KNOWN) },
@@ -214,10 +225,12 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:create_endpoint',
       credentials: tokenCredentials,
       body: EndpointCreate,
+      bodyKey: 'endpoint',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [400, 404],
       handler: async ({ body, req }) => {
-        const e = body.endpoint as Record<string, unknown>;
+        const e = body as Record<string, unknown>;
         // Keystone turns a missing service or region into a 400: the request named something that is not there
         const created = await s.catalog
           .createEndpoint(
@@ -232,7 +245,9 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
             callerOf(req),
           )
           .catch((err: unknown) => {
-            if (err instanceof Error && 'kind' in err && (err as { kind: string }).kind === 'not_found') throw BadRequest(err.message, 'identity.endpoint_bad_reference');
+            // Keystone: ValidationError(attribute='endpoint service_id', target='service table')
+            if (err instanceof AltoError && err.code === 'identity.service_not_found') throw ExpectingToFind('endpoint service_id', 'service table');
+            if (err instanceof AltoError && err.code === 'identity.region_not_found') throw ExpectingToFind('endpoint region_id', 'region table');
             throw err;
           });
         return { endpoint: endpointView(created, baseUrl(req, frame)) };
@@ -254,9 +269,11 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:update_endpoint',
       credentials: tokenCredentials,
       body: EndpointUpdate,
+      bodyKey: 'endpoint',
+      bodyKeyMissing: 'null',
       errors: [400, 404],
       handler: async ({ params, body, req }) => {
-        const e = body.endpoint as Record<string, unknown>;
+        const e = body as Record<string, unknown>;
         const region = (e.region_id ?? e.region) as string | undefined;
         const updated = await s.catalog.updateEndpoint(
           params.endpoint_id,

@@ -1,6 +1,6 @@
 // Pieces every identity route uses: Keystone's parameter types, the caller, list filters, links.
 import Type from 'typebox';
-import type { TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { requestBaseUrl } from '@alto/http';
 import type { RequestContext } from '@alto/kernel';
@@ -12,15 +12,15 @@ export const Name64 = Type.String({ minLength: 1, maxLength: 64, pattern: '[\\S]
 export const Name255 = Type.String({ minLength: 1, maxLength: 255, pattern: '[\\S]+' });
 export const Description = Type.String();
 export const Bool = Type.Boolean();
-export const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-/** Path ids are opaque strings: anything that fits is looked up (and is then simply not found). */
-export const PathId = Type.String({ minLength: 1, maxLength: 255 });
-export const ImmutableOptions = Type.Object({ immutable: Type.Optional(nullable(Bool)) }, { additionalProperties: false });
-
-/** The wire key of an entity wrapper: Keystone reads `{"project": {...}}` and ignores the rest. */
-export function wrapped<T extends TSchema>(key: string, inner: T) {
-  return Type.Object({ [key]: inner }, { required: [key], additionalProperties: true });
+/** jsonschema's `{"type": ["string", "null"]}`, so errors read as upstream's ("123 is not of type 'string', 'null'"). */
+export function nullable<T extends TSchema>(t: T) {
+  const type = (t as { type?: unknown }).type;
+  if (typeof type === 'string') return Type.Unsafe<Static<T> | null>({ ...(t as object), type: [type, 'null'] });
+  return Type.Union([t, Type.Null()]);
 }
+/** Path ids are opaque strings: anything that fits is looked up (and is then simply not found). */
+export const PathId = Type.String({ minLength: 1 });
+export const ImmutableOptions = Type.Object({ immutable: Type.Optional(nullable(Bool)) }, { additionalProperties: false });
 
 export interface Frame {
   /** `[DEFAULT] public_endpoint`, when configured. */
@@ -38,13 +38,11 @@ export function callerOf(req: FastifyRequest, ctx: RequestContext = req.ctx): Ca
   return { ctx, initiator: initiatorFromContext(ctx, { address: req.ip, agent: typeof agent === 'string' ? agent : undefined }) };
 }
 
-/** Keystone's boolean query filters accept true/false/1/0/yes/no in any case. */
+/** Keystone's boolean filters: only 0, false and False are false; anything else given is true. */
 export function queryBool(v: unknown): boolean | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  const s = String(v).toLowerCase();
-  if (['true', '1', 'yes', 'on', 'y', 't'].includes(s)) return true;
-  if (['false', '0', 'no', 'off', 'n', 'f'].includes(s)) return false;
-  return undefined;
+  if (Array.isArray(v)) return queryBool(v[0]);
+  if (v === undefined || v === null) return undefined;
+  return !['0', 'false', 'False'].includes(String(v));
 }
 
 /** `?name=x` as a string, ignoring repeated parameters' extras. */

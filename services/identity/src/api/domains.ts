@@ -2,14 +2,14 @@
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
-import { Bool, Description, Name64, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, wrapped, type Frame } from './common.js';
+import { Bool, Description, Name64, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, type Frame } from './common.js';
 import { domainView } from './views.js';
 import type { Domain } from '../domain/models.js';
 
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^,/]*$' }), { maxItems: 80, uniqueItems: true });
 const DomainProps = { description: Type.Optional(nullable(Description)), enabled: Type.Optional(Bool), name: Type.Optional(Name64), tags: Type.Optional(Tags) };
-const DomainCreate = wrapped('domain', Type.Object(DomainProps, { required: ['name'], additionalProperties: true }));
-const DomainUpdate = wrapped('domain', Type.Object(DomainProps, { minProperties: 1, additionalProperties: true }));
+const DomainCreate = Type.Object(DomainProps, { required: ['name'], additionalProperties: true });
+const DomainUpdate = Type.Object(DomainProps, { minProperties: 1, additionalProperties: true });
 const Params = Type.Object({ domain_id: PathId });
 const KNOWN = new Set(['id', 'name', 'description', 'enabled', 'tags', 'options', 'links']);
 
@@ -44,10 +44,12 @@ export function domainRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ body }) => ({ domain: (body as { domain?: unknown } | undefined)?.domain ?? {} }),
       body: DomainCreate,
+      bodyKey: 'domain',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [409],
       handler: async ({ body, req }) => {
-        const d = body.domain as Record<string, unknown>;
+        const d = body as Record<string, unknown>;
         const created = await s.resources.createDomain(
           { name: d.name as string, description: (d.description as string | null | undefined) ?? '', enabled: (d.enabled as boolean | undefined) ?? true, extra: extraOf(d, KNOWN) },
           callerOf(req),
@@ -73,9 +75,11 @@ export function domainRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ params }) => target(params.domain_id),
       body: DomainUpdate,
+      bodyKey: 'domain',
+      bodyKeyMissing: 'null',
       errors: [404, 409],
       handler: async ({ params, body, req }) => {
-        const d = body.domain as Record<string, unknown>;
+        const d = body as Record<string, unknown>;
         const updated = await s.resources.updateDomain(
           params.domain_id,
           {

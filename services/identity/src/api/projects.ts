@@ -2,8 +2,8 @@
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
-import { BadRequest } from '../domain/errors.js';
-import { Bool, Description, IdString, ImmutableOptions, Name64, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, wrapped, type Frame } from './common.js';
+import { BadRequest, Forbidden } from '../domain/errors.js';
+import { Bool, Description, IdString, ImmutableOptions, Name64, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, type Frame } from './common.js';
 import { projectView } from './views.js';
 import { extraOf } from './domains.js';
 import type { Project } from '../domain/models.js';
@@ -19,8 +19,8 @@ const ProjectProps = {
   tags: Type.Optional(Tags),
   options: Type.Optional(ImmutableOptions),
 };
-const ProjectCreate = wrapped('project', Type.Object(ProjectProps, { required: ['name'], additionalProperties: true }));
-const ProjectUpdate = wrapped('project', Type.Object(ProjectProps, { minProperties: 1, additionalProperties: true }));
+const ProjectCreate = Type.Object(ProjectProps, { required: ['name'], additionalProperties: true });
+const ProjectUpdate = Type.Object(ProjectProps, { minProperties: 1, additionalProperties: true });
 const Params = Type.Object({ project_id: PathId });
 const KNOWN = new Set(['id', 'name', 'description', 'enabled', 'domain_id', 'parent_id', 'is_domain', 'tags', 'options', 'links']);
 
@@ -65,10 +65,12 @@ export function projectRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ body }) => ({ project: (body as { project?: unknown } | undefined)?.project ?? {} }),
       body: ProjectCreate,
+      bodyKey: 'project',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [404, 409],
       handler: async ({ body, req }) => {
-        const p = body.project as Record<string, unknown>;
+        const p = body as Record<string, unknown>;
         const created = await s.resources.createProject(
           {
             name: p.name as string,
@@ -102,17 +104,16 @@ export function projectRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ params }) => target(params.project_id),
       body: ProjectUpdate,
+      bodyKey: 'project',
+      bodyKeyMissing: 'null',
       errors: [404, 409],
       handler: async ({ params, body, req }) => {
-        const p = body.project as Record<string, unknown>;
+        const p = body as Record<string, unknown>;
         const current = await s.resources.getProjectOrThrow(params.project_id);
-        for (const [field, now] of [
-          ['domain_id', current.isDomain ? null : current.domainId],
-          ['parent_id', current.isDomain ? null : current.parentId],
-          ['is_domain', current.isDomain],
-        ] as const) {
-          if (p[field] !== undefined && p[field] !== now) throw BadRequest(`Update of \`${field}\` is not allowed.`, 'identity.immutable_field');
-        }
+        // upstream's words and statuses for fields that cannot change
+        if (p.domain_id !== undefined && p.domain_id !== (current.isDomain ? null : current.domainId)) throw BadRequest('Cannot change Domain ID', 'identity.immutable_domain_id');
+        if (p.parent_id !== undefined && p.parent_id !== (current.isDomain ? null : current.parentId)) throw Forbidden('Update of `parent_id` is not allowed.', 'identity.immutable_parent_id');
+        if (p.is_domain !== undefined && p.is_domain !== current.isDomain) throw BadRequest('Update of `is_domain` is not allowed.', 'identity.immutable_is_domain');
         const updated = await s.resources.updateProject(
           params.project_id,
           {
@@ -123,7 +124,8 @@ export function projectRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
           },
           callerOf(req),
         );
-        return { project: projectView(updated, baseUrl(req, frame)) };
+        // COMPAT(keystone): PATCH answers carry a copy of the extra attributes; GET does not
+        return { project: { ...projectView(updated, baseUrl(req, frame)), extra: updated.extra } };
       },
     }),
     defineRoute({

@@ -40,9 +40,7 @@ export function roleAssignmentRoutes(s: IdentityServices, frame: Frame): AnyRout
         const projectId = queryStr(q['scope.project.id']);
         const domainId = queryStr(q['scope.domain.id']);
         const system = queryStr(q['scope.system']);
-        if ([projectId, domainId, system].filter((x) => x !== undefined).length > 1) {
-          throw BadRequest('Specify a domain, project or system, not more than one.', 'identity.assignment_scope_ambiguous');
-        }
+        if (projectId !== undefined && domainId !== undefined) throw BadRequest('Specify a domain or project, not both', 'identity.assignment_scope_ambiguous');
         if (includeSubtree && !projectId) throw BadRequest('scope.project.id must be specified if include_subtree is also specified', 'identity.subtree_needs_project');
         let projectIds = projectId ? [projectId] : undefined;
         if (includeSubtree && projectId) projectIds = await subtreeOf(s, projectId);

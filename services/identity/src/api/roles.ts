@@ -2,14 +2,14 @@
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
-import { Description, IdString, ImmutableOptions, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, tokenCredentials, wrapped, type Frame } from './common.js';
+import { Description, IdString, ImmutableOptions, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, tokenCredentials, type Frame } from './common.js';
 import { roleRefView, roleView } from './views.js';
 import { extraOf } from './domains.js';
 import type { Role } from '../domain/models.js';
 
 const RoleProps = { name: Type.Optional(Name255), description: Type.Optional(nullable(Description)), options: Type.Optional(ImmutableOptions), domain_id: Type.Optional(nullable(IdString)) };
-const RoleCreate = wrapped('role', Type.Object(RoleProps, { required: ['name'], additionalProperties: true }));
-const RoleUpdate = wrapped('role', Type.Object(RoleProps, { minProperties: 1, additionalProperties: true }));
+const RoleCreate = Type.Object(RoleProps, { required: ['name'], additionalProperties: true });
+const RoleUpdate = Type.Object(RoleProps, { minProperties: 1, additionalProperties: true });
 const Params = Type.Object({ role_id: PathId });
 const ImplyParams = Type.Object({ prior_role_id: PathId, implied_role_id: PathId });
 const PriorParams = Type.Object({ prior_role_id: PathId });
@@ -55,10 +55,12 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ body }) => ({ role: (body as { role?: unknown } | undefined)?.role ?? {} }),
       body: RoleCreate,
+      bodyKey: 'role',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [409],
       handler: async ({ body, req }) => {
-        const r = body.role as Record<string, unknown>;
+        const r = body as Record<string, unknown>;
         if (r.domain_id) await s.resources.getDomainOrThrow(r.domain_id as string);
         const created = await s.roles.createRole(
           {
@@ -91,9 +93,11 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ params }) => target(params.role_id),
       body: RoleUpdate,
+      bodyKey: 'role',
+      bodyKeyMissing: 'null',
       errors: [403, 404, 409],
       handler: async ({ params, body, req }) => {
-        const r = body.role as Record<string, unknown>;
+        const r = body as Record<string, unknown>;
         const updated = await s.roles.updateRole(
           params.role_id,
           {
@@ -130,10 +134,8 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       handler: async ({ req }) => {
         const base = baseUrl(req, frame);
         const rules = await s.roles.listImplications();
-        return {
-          role_inferences: rules.map((r) => ({ prior_role: roleRefView(r.prior, base), implies: r.implies.map((i) => roleRefView(i, base)) })),
-          links: { self: `${base}/v3/role_inferences` },
-        };
+        // no "links" here, as upstream
+        return { role_inferences: rules.map((r) => ({ prior_role: roleRefView(r.prior, base), implies: r.implies.map((i) => roleRefView(i, base)) })) };
       },
     }),
     defineRoute({
@@ -162,7 +164,7 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ params }) => implyTarget(params.prior_role_id, params.implied_role_id),
       status: 201,
-      errors: [403, 404],
+      errors: [403, 404, 409],
       handler: async ({ params, req }) => {
         const r = await s.roles.createImpliedRole(params.prior_role_id, params.implied_role_id, callerOf(req));
         return inference(r.prior, r.implied, baseUrl(req, frame));

@@ -2,7 +2,8 @@
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
-import { Bool, Description, IdString, Name255, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, wrapped, type Frame } from './common.js';
+import { BadRequest } from '../domain/errors.js';
+import { Bool, Description, IdString, Name255, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, type Frame } from './common.js';
 import { projectView, userView } from './views.js';
 import { extraOf } from './domains.js';
 import type { User } from '../domain/models.js';
@@ -29,8 +30,8 @@ const UserProps = {
   password: Type.Optional(nullable(Type.String())),
   options: Type.Optional(UserOptions),
 };
-const UserCreate = wrapped('user', Type.Object(UserProps, { required: ['name'], additionalProperties: true }));
-const UserUpdate = wrapped('user', Type.Object(UserProps, { minProperties: 1, additionalProperties: true }));
+const UserCreate = Type.Object(UserProps, { required: ['name'], additionalProperties: true });
+const UserUpdate = Type.Object(UserProps, { minProperties: 1, additionalProperties: true });
 const Params = Type.Object({ user_id: PathId });
 const KNOWN = new Set(['id', 'name', 'domain_id', 'enabled', 'password', 'default_project_id', 'options', 'links', 'password_expires_at', 'federated']);
 
@@ -75,10 +76,12 @@ export function userRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         return { user: rest };
       },
       body: UserCreate,
+      bodyKey: 'user',
+      bodyKeyMissing: 'empty',
       status: 201,
       errors: [400, 404, 409],
       handler: async ({ body, req }) => {
-        const u = body.user as Record<string, unknown>;
+        const u = body as Record<string, unknown>;
         const created = await s.users.createUser(
           {
             name: u.name as string,
@@ -112,9 +115,12 @@ export function userRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ params }) => target(params.user_id),
       body: UserUpdate,
+      bodyKey: 'user',
+      bodyKeyMissing: 'null',
       errors: [400, 404, 409],
       handler: async ({ params, body, req }) => {
-        const u = body.user as Record<string, unknown>;
+        const u = body as Record<string, unknown>;
+        if (u.domain_id !== undefined && u.domain_id !== (await s.users.getUserOrThrow(params.user_id)).domainId) throw BadRequest('Cannot change Domain ID', 'identity.immutable_domain_id');
         const updated = await s.users.updateUser(
           params.user_id,
           {
@@ -127,7 +133,8 @@ export function userRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
           },
           callerOf(req),
         );
-        return { user: userView(updated, baseUrl(req, frame)) };
+        // COMPAT(keystone): PATCH answers carry a copy of the extra attributes; GET does not
+        return { user: { ...userView(updated, baseUrl(req, frame)), extra: updated.extra } };
       },
     }),
     defineRoute({

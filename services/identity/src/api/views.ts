@@ -53,8 +53,9 @@ export function regionView(r: Region, base: string) {
   return withExtra(r.extra, { id: r.id, description: r.description, parent_region_id: r.parentRegionId, links: link(base, `regions/${r.id}`) });
 }
 
+/** A service's name is "" when unset; its description only appears when given. */
 export function serviceView(s: Service, base: string) {
-  return withExtra(s.extra, { id: s.id, type: s.type, enabled: s.enabled, links: link(base, `services/${s.id}`) });
+  return withExtra(s.extra, { name: typeof s.extra.name === 'string' ? s.extra.name : '', id: s.id, type: s.type, enabled: s.enabled, links: link(base, `services/${s.id}`) });
 }
 
 export function endpointView(e: Endpoint, base: string) {

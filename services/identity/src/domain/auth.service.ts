@@ -54,9 +54,8 @@ export class AuthService {
     let tokenMethods: string[] = [];
     try {
       if (methods.includes('token')) {
-        parent = await this.tokens.validate(body.identity.token!.id).catch(() => {
-          throw AuthFailed('bad_token');
-        });
+        // Keystone answers a bad token here as validation does: 404
+        parent = await this.tokens.validate(body.identity.token!.id);
         userId = parent.user.id;
         tokenMethods = parent.methods;
       }
@@ -85,7 +84,11 @@ export class AuthService {
   private async checkPassword(u: (NameOrId & { password?: string; domain?: NameOrId }) | undefined): Promise<string> {
     if (!u) throw ExpectingToFind('user', 'password');
     if (u.id === undefined && u.name === undefined) throw BadRequest('Invalid input for field identity/password/user: id or name must be present.', 'identity.auth_user_ref');
-    if (u.password === undefined) throw ExpectingToFind('password', 'user');
+    // a missing or empty password is an authentication failure, as upstream answers it
+    if (u.password === undefined || u.password === '') {
+      await this.users.checkPassword(undefined, 'x');
+      throw AuthFailed('no_password');
+    }
     let user: User | undefined;
     if (u.id !== undefined) {
       user = await this.users.getUserOrThrow(u.id).catch(() => undefined);
@@ -108,12 +111,11 @@ export class AuthService {
     if (typeof scope === 'string') throw BadRequest(`Invalid input for field 'scope': ${JSON.stringify(scope)} is not a valid scope`, 'identity.bad_scope');
     if (!scope || Object.keys(scope).length === 0) return this.defaultProjectScope(userId);
     const kinds = ['project', 'domain', 'system', 'OS-TRUST:trust'].filter((k) => k in scope);
+    if (kinds.length === 0) throw ExpectingToFind('system, project, domain, OS-TRUST:trust or unscoped', 'scope');
     if (kinds.length > 1) throw BadRequest('Specifying more than one of project, domain, trust or system is not allowed.', 'identity.multiple_scopes');
     if (scope['OS-TRUST:trust']) throw AuthFailed('trusts_unsupported');
-    if (scope.system) {
-      if (scope.system.all !== true) throw BadRequest("Invalid input for field 'scope/system': only {\"all\": true} is a system scope", 'identity.bad_system_scope');
-      return { type: 'system' };
-    }
+    // COMPAT(keystone): {"system": {"all": false}} still yields a system-scoped token
+    if (scope.system) return { type: 'system' };
     if (scope.domain) {
       const d = scope.domain;
       if (d.id === undefined && d.name === undefined) throw BadRequest('Invalid input for field scope/domain: id or name must be present.', 'identity.scope_domain_ref');

@@ -1,6 +1,6 @@
 // Regions, services and endpoints, and the catalog built from them for tokens.
 import { newHexId } from '@alto/kernel';
-import { isForeignKeyViolation, isUniqueViolation } from '@alto/db';
+import { isUniqueViolation } from '@alto/db';
 import type { Endpoint, EndpointInterface, Extra, Region, Service } from './models.js';
 import { BadRequest, Conflict, EndpointNotFound, Forbidden, RegionNotFound, ServiceNotFound } from './errors.js';
 import type { Caller, CoreDeps } from './deps.js';
@@ -75,7 +75,7 @@ export class CatalogService {
     try {
       await insertRegion(this.d.db, region);
     } catch (err) {
-      if (isUniqueViolation(err)) throw Conflict('region', `Duplicate ID, ${region.id}`);
+      if (isUniqueViolation(err)) throw Conflict('region', `Duplicate ID, ${region.id}.`);
       throw err;
     }
     this.d.invalidator.invalidate('region created');
@@ -98,14 +98,20 @@ export class CatalogService {
     return next;
   }
 
+  /** Child regions go too (Keystone cascades), unless any of them has endpoints. */
   async deleteRegion(id: string, caller: Caller): Promise<void> {
     await this.getRegionOrThrow(id);
-    try {
-      await deleteRegionRow(this.d.db, id);
-    } catch (err) {
-      if (isForeignKeyViolation(err)) throw Forbidden(`Unable to delete region ${id} because it or its child regions have associated endpoints.`, 'identity.region_in_use');
-      throw err;
-    }
+    await this.d.db.transaction().execute(async (trx) => {
+      const all = await selectRegions(trx, {});
+      const doomed = [id];
+      for (let i = 0; i < doomed.length; i++) for (const r of all) if (r.parentRegionId === doomed[i]) doomed.push(r.id);
+      for (const r of doomed) {
+        if ((await selectEndpoints(trx, { regionId: r })).length) {
+          throw Forbidden(`Unable to delete region ${id} because it or its child regions have associated endpoints.`, 'identity.region_in_use');
+        }
+      }
+      for (const r of doomed.reverse()) await deleteRegionRow(trx, r);
+    });
     this.d.invalidator.invalidate('region deleted');
     this.d.notifier.resource('deleted', 'region', id, caller.initiator);
   }

@@ -10,7 +10,9 @@ export const RoleNotFound = (id: string) => nf('role_not_found', `Could not find
 export const RegionNotFound = (id: string) => nf('region_not_found', `Could not find region: ${id}.`);
 export const ServiceNotFound = (id: string) => nf('service_not_found', `Could not find service: ${id}.`);
 export const EndpointNotFound = (id: string) => nf('endpoint_not_found', `Could not find endpoint: ${id}.`);
-export const TokenNotFound = (id: string) => nf('token_not_found', `Could not find token: ${id}.`);
+/** Keystone's token validation messages (no final period): garbage, or expired/revoked. */
+export const TokenUnrecognized = () => nf('token_unrecognized', 'Could not recognize Fernet token');
+export const TokenInvalid = () => nf('token_invalid', 'Failed to validate token');
 export const ImpliedRoleNotFound = (prior: string, implied: string) => nf('implied_role_not_found', `${prior} does not imply ${implied}.`);
 export const RoleAssignmentNotFound = (roleId: string, actorId: string, targetId: string) =>
   nf('role_assignment_not_found', `Could not find role assignment with role: ${roleId}, user or group: ${actorId}, project, domain, or system: ${targetId}.`);

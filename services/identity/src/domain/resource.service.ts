@@ -77,7 +77,7 @@ export class ResourceService {
     try {
       await insertProject(this.d.db, { ...domain, domainId: ROOT_DOMAIN_ID, parentId: null, isDomain: true }, this.d.clock.nowMs());
     } catch (err) {
-      if (isUniqueViolation(err)) throw Conflict('domain', `Duplicate entry found with name ${domain.name}`);
+      if (isUniqueViolation(err)) throw Conflict('project', `it is not permitted to have two projects acting as domains with the same name: ${domain.name}`);
       throw err;
     }
     if (caller) this.d.notifier.resource('created', 'domain', domain.id, caller.initiator);
@@ -93,10 +93,13 @@ export class ResourceService {
       enabled: patch.enabled ?? current.enabled,
       extra: patch.extra ? { ...current.extra, ...patch.extra } : current.extra,
     };
+    if (current.enabled && !next.enabled && (await selectProjectRows(this.d.db, { parentId: id, enabled: true, isDomain: false })).length) {
+      throw Forbidden(`Cannot disable project ${id} since its subtree contains enabled projects.`, 'identity.subtree_enabled');
+    }
     try {
       await updateProjectRow(this.d.db, id, next);
     } catch (err) {
-      if (isUniqueViolation(err)) throw Conflict('domain', `Duplicate entry found with name ${next.name}`);
+      if (isUniqueViolation(err)) throw Conflict('project', `it is not permitted to have two projects acting as domains with the same name: ${next.name}`);
       throw err;
     }
     if (current.enabled !== next.enabled) this.d.invalidator.invalidate(`domain ${id} enabled=${next.enabled}`);
@@ -176,7 +179,8 @@ export class ResourceService {
     let parentId = input.parentId ?? undefined;
     if (parentId) {
       const parent = await selectProjectRow(this.d.db, parentId);
-      if (!parent) throw ProjectNotFound(parentId);
+      // Keystone reports an unknown parent as a bad request, in its not-found words
+      if (!parent) throw BadRequest(`Could not find project: ${parentId}.`, 'identity.project_parent_missing');
       const parentDomain = parent.is_domain === 1 ? parent.id : parent.domain_id;
       if (domainId && domainId !== parentDomain) throw BadRequest('Cannot create project, the parent and the project must be in the same domain.', 'identity.project_domain_mismatch');
       domainId = parentDomain;
@@ -199,7 +203,7 @@ export class ResourceService {
     try {
       await insertProject(this.d.db, project, this.d.clock.nowMs());
     } catch (err) {
-      if (isUniqueViolation(err)) throw Conflict('project', `Duplicate entry found with name ${project.name} at domain ID ${project.domainId}`);
+      if (isUniqueViolation(err)) throw Conflict('project', `it is not permitted to have two projects with either the same name or same id in the same domain: name is ${project.name}, project id ${project.id}`);
       throw err;
     }
     this.d.notifier.resource('created', 'project', project.id, caller.initiator);
@@ -219,10 +223,13 @@ export class ResourceService {
       enabled: patch.enabled ?? current.enabled,
       extra: patch.extra ? { ...current.extra, ...patch.extra } : current.extra,
     };
+    if (current.enabled && !next.enabled && (await selectProjectRows(this.d.db, { parentId: id, enabled: true, isDomain: false })).length) {
+      throw Forbidden(`Cannot disable project ${id} since its subtree contains enabled projects.`, 'identity.subtree_enabled');
+    }
     try {
       await updateProjectRow(this.d.db, id, next);
     } catch (err) {
-      if (isUniqueViolation(err)) throw Conflict('project', `Duplicate entry found with name ${next.name} at domain ID ${next.domainId}`);
+      if (isUniqueViolation(err)) throw Conflict('project', `it is not permitted to have two projects with either the same name or same id in the same domain: name is ${next.name}, project id ${next.id}`);
       throw err;
     }
     if (current.enabled !== next.enabled) this.d.invalidator.invalidate(`project ${id} enabled=${next.enabled}`);

@@ -158,14 +158,12 @@ export class RolesService {
     const prior = await this.getRoleOrThrow(priorId);
     const implied = await this.getRoleOrThrow(impliedId);
     if (PROHIBITED_IMPLIED.has(implied.name) || implied.domainId !== null) throw Forbidden(`${impliedId} cannot be an implied roles.`, 'identity.invalid_implied_role');
-    const map = await this.implicationMap();
-    if (priorId === impliedId || this.expand([impliedId], map).has(priorId)) {
-      throw BadRequest(`Implying ${implied.name} from ${prior.name} would make a cycle of role implications.`, 'identity.implied_role_cycle');
-    }
+    // Upstream accepts cycles and self-implication; expansion below is cycle-safe.
     try {
       await insertImpliedRole(this.d.db, priorId, impliedId);
     } catch (err) {
-      if (!isUniqueViolation(err)) throw err; // already there: PUT is idempotent
+      if (isUniqueViolation(err)) throw Conflict('implied_role', 'Duplicate entry');
+      throw err;
     }
     this.d.invalidator.invalidate(`implied role ${priorId}->${impliedId}`);
     if (caller) this.d.notifier.resource('created', 'implied_role', `${priorId},${impliedId}`, caller.initiator);
@@ -312,7 +310,8 @@ export class RolesService {
       ...(targetIds ? { targetIds } : {}),
       ...(q.effective ? { inherited: false } : {}),
     });
-    let out = rows.map(assignmentOf);
+    // effective listings leave system assignments out, as upstream does
+    let out = rows.map(assignmentOf).filter((a) => !q.effective || !('system' in a.scope));
     if (q.effective) {
       const map = await this.implicationMap();
       const expanded: Assignment[] = [];

@@ -7,7 +7,7 @@ import type { AuthContext } from '@alto/http';
 import type { TokenFormatter, TokenPayload, ParsedToken } from '../crypto/token-formatter.js';
 import { newAuditId } from '../crypto/token-formatter.js';
 import type { Scope } from './models.js';
-import { TokenNotFound } from './errors.js';
+import { TokenInvalid, TokenUnrecognized } from './errors.js';
 import type { CoreDeps } from './deps.js';
 import type { ResourceService } from './resource.service.js';
 import type { UsersService } from './users.service.js';
@@ -85,7 +85,7 @@ export class TokensService {
   }
 
   /**
-   * What a token stands for. Throws TokenNotFound (404 on X-Subject-Token) for anything that
+   * What a token stands for. Throws a NotFoundError (404 on X-Subject-Token) for anything that
    * is not a valid, unrevoked token of an enabled user with access to its scope.
    */
   async validate(id: string, opts: { allowExpired?: boolean } = {}): Promise<TokenData> {
@@ -93,20 +93,20 @@ export class TokensService {
     const graceMs = opts.allowExpired ? this.settings.allowExpiredWindow * 1000 : 0;
     const hit = this.cache.get(id);
     if (hit && hit.generation === this.d.invalidator.generation) {
-      if (hit.data.expiresAt.getTime() + graceMs <= now) throw TokenNotFound(id.slice(0, 16));
-      if (this.revocations.isRevoked(revocable(hit.data))) throw TokenNotFound(id.slice(0, 16));
+      if (hit.data.expiresAt.getTime() + graceMs <= now) throw TokenInvalid();
+      if (this.revocations.isRevoked(revocable(hit.data))) throw TokenInvalid();
       return hit.data;
     }
     let parsed: ParsedToken;
     try {
       parsed = await this.formatter.parse(id);
     } catch {
-      throw TokenNotFound(id.slice(0, 16));
+      throw TokenUnrecognized();
     }
-    if (parsed.expiresAt.getTime() + graceMs <= now) throw TokenNotFound(id.slice(0, 16));
+    if (parsed.expiresAt.getTime() + graceMs <= now) throw TokenInvalid();
     const generation = this.d.invalidator.generation;
     const data = await this.build(parsed, id, 'validate');
-    if (this.revocations.isRevoked(revocable(data))) throw TokenNotFound(id.slice(0, 16));
+    if (this.revocations.isRevoked(revocable(data))) throw TokenInvalid();
     this.cache.set(id, { generation, data });
     return data;
   }
@@ -120,7 +120,7 @@ export class TokensService {
 
   /** Fills in user, scope and roles from the database; refuses what Keystone refuses. */
   private async build(p: ParsedToken, id: string, why: 'issue' | 'validate'): Promise<TokenData> {
-    const fail = () => (why === 'issue' ? new UnauthorizedError(undefined, 'identity.auth_failed.scope') : TokenNotFound(id.slice(0, 16)));
+    const fail = () => (why === 'issue' ? new UnauthorizedError(undefined, 'identity.auth_failed.scope') : TokenInvalid());
     const user = await this.users.getUserOrThrow(p.userId).catch(() => {
       throw fail();
     });
