@@ -1,6 +1,6 @@
 // The fastify factory every API uses: request ids, strict JSON bodies, body limits, 404/405 and
 // error rendering in the service's upstream envelope, one log line per request.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AltoError, InternalError, NotFoundError, PayloadTooLargeError, ValidationError, isRequestId, newRequestId, type RequestContext } from '@alto/kernel';
 import type { Logger } from 'pino';
 import { statusOf, type ErrorRenderer } from './errors.js';
@@ -49,8 +49,8 @@ function patternOf(url: string): RegExp {
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
-    requestIdLogLabel: 'request_id',
+    // one line per request comes from our onResponse hook; its field is oslo's request_id
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: () => newRequestId(),
     bodyLimit: opts.bodyLimit,
     return503OnClosing: true,

@@ -22,7 +22,9 @@ export function generatePassword(): string {
 
 export async function up(opts: UpOptions): Promise<void> {
   const t0 = performance.now();
-  const config = loadAltoConfig(opts);
+  // a person watching a terminal reads text; pods and pipes get JSON unless told otherwise
+  const textLogs = process.stderr.isTTY && !process.env.ALTO_LOG__FORMAT;
+  const config = loadAltoConfig(textLogs ? { ...opts, overrides: { 'log.format': 'text', ...opts.overrides } } : opts);
   const p = progress(process.stderr, opts.quiet);
   const log = makeLogger(config, 'alto');
   p.info(`Starting Altostratus (data in ${config.data_dir})`);
@@ -33,7 +35,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const bus = await openBus(config, log, broker);
   manager.add({ name: 'bus', start: async () => {}, stop: () => bus.close() });
 
-  const { identity, database } = await addIdentityApi(manager, config, bus, log.child({ name: 'identity-api' }));
+  const { identity, database } = await addIdentityApi(manager, config, bus, log.child({ component: 'identity-api' }));
   await p.step('identity database', () => migrateToLatest(database, identityMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
   await p.step('fernet keys', () => setupKeyRepository(config.identity.fernet_tokens.key_repository, { maxActiveKeys: config.identity.fernet_tokens.max_active_keys }), (r) =>
     r.created ? 'created' : `${r.keyIds.length} keys`,
