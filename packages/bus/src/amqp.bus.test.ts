@@ -103,6 +103,21 @@ if (!url) {
     }
   });
 
+  test('rabbit: with several brokers listed, a dead one is skipped', async () => {
+    const logger = memoryLogger();
+    const good = parseTransportUrl(url);
+    const h = good.hosts[0];
+    assert.ok(h);
+    const creds = `${encodeURIComponent(h.username ?? 'guest')}:${encodeURIComponent(h.password ?? 'guest')}`;
+    const vhost = encodeURIComponent(good.virtualHost ?? '');
+    const bus = await createBus({ transportUrl: `rabbit://${creds}@127.0.0.1:1,${creds}@${h.hostname}:${h.port ?? 5672}/${vhost}` }, { logger, clock: systemClock });
+    try {
+      assert.ok((await bus.ping({ timeoutMs: 2000 })) > 0);
+    } finally {
+      await bus.close();
+    }
+  });
+
   test('rabbit: an unreachable broker fails createBus with bus.unavailable, naming every host tried', async () => {
     const logger = memoryLogger();
     await assert.rejects(

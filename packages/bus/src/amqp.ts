@@ -32,6 +32,18 @@ export function rabbitEndpoints(url: TransportUrl): RabbitEndpoint[] {
   }));
 }
 
+/**
+ * Delay before reconnect attempt n (1-based): the first retry is immediate (a dropped connection
+ * to a live broker comes back at once), then retryInterval doubling per attempt up to the cap,
+ * with ±20% jitter kept under the cap so that many clients do not reconnect in lockstep.
+ * COMPAT(oslo.messaging): kombu steps linearly by rabbit_retry_backoff; we double instead.
+ */
+export function reconnectDelayMs(attempt: number, retryIntervalMs: number, intervalMaxMs: number, random: () => number = Math.random): number {
+  if (attempt <= 1) return 0;
+  const base = Math.min(intervalMaxMs, retryIntervalMs * 2 ** Math.min(attempt - 2, 30));
+  return Math.min(intervalMaxMs, Math.round(base * (0.8 + random() * 0.4)));
+}
+
 const where = (ep: RabbitEndpoint): string => `${ep.hostname.includes(':') ? `[${ep.hostname}]` : ep.hostname}:${ep.port}`;
 
 function errText(err: unknown): string {
@@ -374,12 +386,8 @@ export class AmqpTransport implements Transport {
     return this.state === 'up' ? this.conn : undefined;
   }
 
-  /** Delay before reconnect attempt n (1-based): the first is immediate, then interval * 2^(n-2) up to the cap, with ±20% jitter under the cap. */
   backoffMs(attempt: number): number {
-    if (attempt <= 1) return 0;
-    const { retryIntervalMs, intervalMaxMs } = this.opts.rabbit;
-    const base = Math.min(intervalMaxMs, retryIntervalMs * 2 ** Math.min(attempt - 2, 30));
-    return Math.min(intervalMaxMs, Math.round(base * (0.8 + Math.random() * 0.4)));
+    return reconnectDelayMs(attempt, this.opts.rabbit.retryIntervalMs, this.opts.rabbit.intervalMaxMs);
   }
 
   private pickEndpoint(): RabbitEndpoint {

@@ -4,7 +4,7 @@ export * from './options.js';
 export * from './transport-url.js';
 export * from './create-bus.js';
 export { InProcessBroker, type InProcessBrokerOptions } from './in-process.js';
-export { rabbitEndpoints, type RabbitEndpoint } from './amqp.js';
+export { rabbitEndpoints, reconnectDelayMs, type RabbitEndpoint } from './amqp.js';
 export { OSLO_PING_METHOD } from './messaging-bus.js';
 export { osloTimestamp, GENERIC_REMOTE_ERROR_CODE } from './message.js';
 export * from './conformance.js';
