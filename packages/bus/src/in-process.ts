@@ -5,7 +5,7 @@ import type { Delivery, OutgoingMessage, QueueSpec, Transport, TransportSubscrip
 
 interface StoredMessage {
   body: string;
-  /** performance-free wall time is fine: TTLs are coarse and only drop stale calls. */
+  /** Wall-clock ms; TTLs only drop calls whose caller has given up, so clock steps hardly matter. */
   expiresAt: number | undefined;
 }
 
