@@ -1,0 +1,476 @@
+// Renders the base and both overlays with kubectl kustomize, validates every object against the Kubernetes API schemas, and checks what matters about them.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { IProbe } from 'kubernetes-models/v1/Probe';
+import { loadAltoConfig } from '../../../apps/cli/dist/config.js';
+import { OVERLAY_SECRETS } from '../../../apps/cli/dist/commands/k8s.js';
+import { OVERLAYS, copyDeployWithSecrets, deployDir, getGeneratedOrThrow, getObjectOrThrow, kubectlMissing, render, type DeployCopy, type K8sObject, type Overlay } from './render.js';
+import { checkSchemas } from './schema.js';
+import { allContainers, dataOf, objectRefs, podLabelsOf, podSpecOf, resolveEnv, resolveRef, type IContainer, type IPodSpec } from './pod.js';
+import { execForm, lastOf, readContainerfile } from './containerfile.js';
+
+const NAMESPACE = 'altostratus';
+const ALTO_IMAGE = 'altostratus/alto';
+/** Pod fields the downward API hands out, for resolving env (values are stand-ins). */
+const FIELDS = (pod: string) => ({ 'metadata.name': pod, 'metadata.namespace': NAMESPACE, 'status.podIP': '10.1.2.3' });
+
+const workloads = (objects: readonly K8sObject[]) =>
+  objects.flatMap((o) => {
+    const spec = podSpecOf(o);
+    return spec ? [{ object: o, spec }] : [];
+  });
+
+const isAltoImage = (image: string | undefined) => image !== undefined && (image === ALTO_IMAGE || image.startsWith(`${ALTO_IMAGE}:`) || image.startsWith(`${ALTO_IMAGE}@`));
+
+/** The identity-api container of an overlay's render. */
+function identityApiContainer(objects: readonly K8sObject[]): { deployment: IDeployment; spec: IPodSpec; container: IContainer } {
+  const deployment = getObjectOrThrow<IDeployment>(objects, 'Deployment', 'identity-api');
+  const spec = deployment.spec?.template.spec;
+  const container = spec?.containers.find((c) => c.name === 'identity-api');
+  assert.ok(spec && container, 'identity-api Deployment has an identity-api container');
+  return { deployment, spec, container };
+}
+
+function altoYaml(objects: readonly K8sObject[]): { text: string; doc: Record<string, unknown> } {
+  const text = dataOf(getGeneratedOrThrow(objects, 'ConfigMap', 'alto-config'))['alto.yaml'];
+  assert.ok(text, 'alto-config has alto.yaml');
+  return { text, doc: parseYaml(text) as Record<string, unknown> };
+}
+
+/** The containerPort a probe or Service targets by name or number. */
+function containerPortOf(c: IContainer, port: string | number | undefined): number | undefined {
+  if (typeof port === 'number') return c.ports?.some((p) => p.containerPort === port) ? port : undefined;
+  return c.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+function httpProbe(p: IProbe | undefined): { path: string | undefined; port: string | number } | undefined {
+  return p?.httpGet ? { path: p.httpGet.path, port: p.httpGet.port } : undefined;
+}
+
+/** host:port of a URL-like string (postgresql://u:p@h:5432/db, rabbit://u:p@h:5672/v, h:11211). */
+function hostPort(s: string): { host: string; port: number } | undefined {
+  const m = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:[^@/]*@)?([^:/,]+):(\d+)/i.exec(s);
+  return m?.[1] && m[2] ? { host: m[1], port: Number(m[2]) } : undefined;
+}
+
+/** A Service of the render that serves host:port inside the namespace (short name or FQDN). */
+function serviceFor(objects: readonly K8sObject[], host: string, port: number): IService | undefined {
+  const name = host.split('.')[0];
+  const rest = host.split('.').slice(1).join('.');
+  if (rest !== '' && !['', NAMESPACE, `${NAMESPACE}.svc`, `${NAMESPACE}.svc.cluster.local`].includes(rest)) return undefined;
+  return objects.find((o): o is K8sObject & IService => o.kind === 'Service' && o.metadata.name === name && ((o as IService).spec?.ports ?? []).some((p) => p.port === port));
+}
+
+/** A snapshot of deploy/kubernetes (paths, sizes, mtimes) to prove the tests leave it alone. */
+function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else out.push(`${relative(dir, p)} ${st.size} ${st.mtimeMs}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const skip = kubectlMissing();
+
+describe('deploy/kubernetes', { skip }, () => {
+  let copy: DeployCopy;
+  const renders = new Map<Overlay, K8sObject[]>();
+  let before_: string[] = [];
+  const objectsOf = (overlay: Overlay): K8sObject[] => {
+    const objects = renders.get(overlay);
+    assert.ok(objects, `${overlay} rendered`);
+    return objects;
+  };
+
+  before(async () => {
+    before_ = snapshot(deployDir);
+    copy = await copyDeployWithSecrets();
+    for (const overlay of OVERLAYS) renders.set(overlay, render(copy.overlayDir(overlay)));
+  });
+  after(async () => {
+    await copy?.cleanup();
+  });
+
+  test('the base renders, and every object validates against its API schema with no unknown field', async () => {
+    const objects = render(join(copy.dir, 'base'));
+    assert.ok(objects.length >= 10, `base has ${objects.length} objects`);
+    assert.deepEqual(await checkSchemas(objects), []);
+  });
+
+  test('the schema check is not a rubber stamp: it rejects an unknown field, a wrong type and an unknown kind', async () => {
+    const objects = structuredClone(objectsOf('single-node'));
+    const { container } = identityApiContainer(objects);
+    (container as unknown as Record<string, unknown>).livenesProbe = { httpGet: { path: '/healthz', port: 5000 } };
+    (container.ports ?? [])[0]!.containerPort = 'api' as unknown as number;
+    objects.push({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
+    const problems = (await checkSchemas(objects)).map((p) => `${p.object}: ${p.problem}`);
+    assert.ok(problems.some((p) => p.includes('livenesProbe: unknown field')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('containerPort must be integer')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('Widget/w: no kubernetes-models schema')), problems.join('\n'));
+  });
+
+  for (const overlay of OVERLAYS) {
+    describe(overlay, () => {
+      test('every object validates against its API schema, with no unknown field', async () => {
+        assert.deepEqual(await checkSchemas(objectsOf(overlay)), []);
+      });
+
+      test('everything lives in the altostratus namespace, which the render creates', () => {
+        const objects = objectsOf(overlay);
+        getObjectOrThrow(objects, 'Namespace', NAMESPACE);
+        const outside = objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== NAMESPACE).map((o) => `${o.kind}/${o.metadata.name}`);
+        assert.deepEqual(outside, []);
+      });
+
+      test('labels follow app.kubernetes.io/*, and selectors match their pod templates', () => {
+        const objects = objectsOf(overlay);
+        for (const o of objects) {
+          const labels = o.metadata.labels ?? {};
+          const id = `${o.kind}/${o.metadata.name}`;
+          assert.equal(labels['app.kubernetes.io/part-of'], 'altostratus', `${id} part-of`);
+          assert.equal(labels['app.kubernetes.io/managed-by'], 'kustomize', `${id} managed-by`);
+          if (o.kind !== 'ConfigMap' && o.kind !== 'Secret') assert.ok(labels['app.kubernetes.io/name'], `${id} has app.kubernetes.io/name`);
+          if (!['ConfigMap', 'Secret', 'Namespace'].includes(o.kind)) assert.ok(labels['app.kubernetes.io/component'], `${id} has app.kubernetes.io/component`);
+        }
+        for (const { object } of workloads(objects)) {
+          const id = `${object.kind}/${object.metadata.name}`;
+          const pod = podLabelsOf(object);
+          for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app.kubernetes.io/part-of']) assert.ok(pod[key], `${id} pod template has ${key}`);
+          const selector = (object as { spec?: { selector?: { matchLabels?: Record<string, string> } } }).spec?.selector?.matchLabels;
+          if (object.kind === 'Job') continue; // the Job controller makes its own selector
+          assert.ok(selector && Object.keys(selector).length > 0, `${id} has a selector`);
+          for (const [k, v] of Object.entries(selector)) assert.equal(pod[k], v, `${id} selector ${k}=${v} matches its pods`);
+          assert.equal(selector['app.kubernetes.io/part-of'], undefined, `${id}: part-of stays out of the immutable selector`);
+        }
+      });
+
+      test('every ConfigMap and Secret a pod refers to (env, envFrom, volumes, keys) is in the render', () => {
+        const objects = objectsOf(overlay);
+        let count = 0;
+        const problems: string[] = [];
+        for (const { object, spec } of workloads(objects)) {
+          for (const ref of objectRefs(spec)) {
+            count++;
+            const problem = resolveRef(objects, object.metadata.namespace, ref);
+            if (problem) problems.push(`${object.kind}/${object.metadata.name} ${problem}`);
+          }
+        }
+        assert.deepEqual(problems, []);
+        assert.ok(count >= 20, `${count} references checked`);
+      });
+
+      test('every $(VAR) in an env value names a variable defined before it (else Kubernetes passes it on literally)', () => {
+        const objects = objectsOf(overlay);
+        for (const { object, spec } of workloads(objects)) {
+          for (const c of allContainers(spec)) {
+            const r = resolveEnv(objects, object.metadata.namespace, c, FIELDS(`${object.metadata.name}-0`));
+            assert.deepEqual(r.undefinedRefs, [], `${object.kind}/${object.metadata.name} container ${c.name}`);
+          }
+        }
+      });
+
+      test('no credentials outside Secrets: ConfigMaps, literal env values and the Containerfile carry none', () => {
+        const objects = objectsOf(overlay);
+        const secretValues = objects
+          .filter((o) => o.kind === 'Secret')
+          .flatMap((o) => Object.values(dataOf(o)))
+          .filter((v) => v.length >= 8);
+        assert.ok(secretValues.length >= OVERLAY_SECRETS.length, 'the render has the generated secrets');
+        for (const cm of objects.filter((o) => o.kind === 'ConfigMap')) {
+          for (const [key, value] of Object.entries(dataOf(cm))) {
+            const where = `ConfigMap ${cm.metadata.name} key ${key}`;
+            assert.ok(!secretValues.some((s) => value.includes(s)), `${where} contains a Secret's value`);
+            assert.doesNotMatch(value, /:\/\/[^/\s:@]+:[^/\s@$]+@/, `${where} has a URL with a password`);
+            assert.doesNotMatch(key, /password|secret|token|cookie|credential/i, `${where} looks like a credential`);
+            assert.doesNotMatch(value, /^\s*[\w.-]*(password|passwd|secret|cookie)[\w.-]*\s*[:=]\s*\S/im, `${where} sets a password`);
+          }
+        }
+        for (const { object, spec } of workloads(objects)) {
+          for (const c of allContainers(spec)) {
+            for (const e of c.env ?? []) {
+              if (e.value === undefined) continue;
+              assert.ok(!secretValues.some((s) => e.value?.includes(s)), `${object.metadata.name}/${c.name} env ${e.name} has a Secret's value as a literal`);
+              if (/PASSWORD|PASS$|SECRET|COOKIE/.test(e.name)) assert.match(e.value, /^\$\([A-Z_]+\)$/, `${object.metadata.name}/${c.name} env ${e.name} is a literal credential`);
+            }
+          }
+        }
+        for (const stage of readContainerfile().stages) {
+          for (const ins of stage.instructions.filter((i) => i.keyword === 'ENV' || i.keyword === 'ARG')) {
+            assert.doesNotMatch(ins.rest, /PASSWORD|SECRET|TOKEN|COOKIE|CONNECTION|TRANSPORT_URL/i, `Containerfile line ${ins.line}`);
+          }
+        }
+      });
+
+      test('images are pinned: third-party ones to a version, Altostratus to the tag set by kustomize images:', () => {
+        const objects = objectsOf(overlay);
+        const seen = new Set<string>();
+        for (const { object, spec } of workloads(objects)) {
+          for (const c of allContainers(spec)) {
+            const image = c.image ?? '';
+            seen.add(image);
+            const where = `${object.kind}/${object.metadata.name} container ${c.name}: ${image}`;
+            const [name = '', digest] = image.split('@');
+            const lastSlash = name.lastIndexOf('/');
+            const colon = name.indexOf(':', lastSlash + 1);
+            const tag = colon >= 0 ? name.slice(colon + 1) : undefined;
+            assert.ok(tag !== undefined || digest !== undefined, `${where} has no tag or digest`);
+            assert.notEqual(tag, 'latest', where);
+            assert.equal(c.imagePullPolicy === 'Always' && digest === undefined, false, `${where}: Always with a tag re-pulls a moving target`);
+            if (isAltoImage(image)) continue;
+            assert.match(tag ?? '', /\d/, `${where}: third-party tag is a version`);
+            assert.match(name, /^[a-z0-9.-]+\.[a-z]+(:\d+)?\//, `${where}: fully qualified (registry named)`);
+          }
+        }
+        assert.ok([...seen].some(isAltoImage), 'the Altostratus image is used');
+      });
+
+      test('every pod meets the restricted Pod Security Standard the namespace enforces, and every container has resources', () => {
+        const objects = objectsOf(overlay);
+        const ns = getObjectOrThrow(objects, 'Namespace', NAMESPACE);
+        assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+        const allowedVolumes = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret', 'name']);
+        for (const { object, spec } of workloads(objects)) {
+          const id = `${object.kind}/${object.metadata.name}`;
+          assert.notEqual(spec.hostNetwork, true, id);
+          assert.notEqual(spec.hostPID, true, id);
+          assert.notEqual(spec.hostIPC, true, id);
+          assert.equal(spec.automountServiceAccountToken, false, `${id}: no API credentials in pods that do not talk to the API`);
+          for (const v of spec.volumes ?? []) for (const k of Object.keys(v)) assert.ok(allowedVolumes.has(k), `${id} volume ${v.name}: ${k}`);
+          const pod = spec.securityContext ?? {};
+          for (const c of allContainers(spec)) {
+            const where = `${id} container ${c.name}`;
+            const sc = c.securityContext ?? {};
+            assert.equal(sc.allowPrivilegeEscalation, false, `${where} allowPrivilegeEscalation`);
+            assert.notEqual(sc.privileged, true, where);
+            assert.ok(sc.capabilities?.drop?.includes('ALL'), `${where} drops ALL capabilities`);
+            assert.deepEqual((sc.capabilities?.add ?? []).filter((a) => a !== 'NET_BIND_SERVICE'), [], where);
+            assert.equal(sc.runAsNonRoot ?? pod.runAsNonRoot, true, `${where} runAsNonRoot`);
+            assert.notEqual(sc.runAsUser ?? pod.runAsUser, 0, `${where} runAsUser`);
+            assert.ok(['RuntimeDefault', 'Localhost'].includes(sc.seccompProfile?.type ?? pod.seccompProfile?.type ?? ''), `${where} seccompProfile`);
+            assert.equal(sc.readOnlyRootFilesystem, true, `${where} readOnlyRootFilesystem`);
+            assert.ok(c.resources?.requests?.cpu !== undefined && c.resources.requests.memory !== undefined, `${where} requests cpu and memory`);
+            assert.ok(c.resources?.limits?.memory !== undefined, `${where} limits memory`);
+          }
+        }
+      });
+
+      test('identity-api: probes on /healthz and /readyz at the port alto.yaml listens on, the Service and the Ingress reach it', () => {
+        const objects = objectsOf(overlay);
+        const { spec, container, deployment } = identityApiContainer(objects);
+        const { doc } = altoYaml(objects);
+        const identity = doc.identity as { api: { port: number; public_endpoint: string } };
+        const bootstrap = doc.bootstrap as { public_url: string };
+        assert.deepEqual(container.args, ['serve', 'identity-api', '--config', '/etc/alto/alto.yaml']);
+        assert.equal(container.command, undefined, 'the image entrypoint (alto) runs');
+        const probes = { startup: httpProbe(container.startupProbe), liveness: httpProbe(container.livenessProbe), readiness: httpProbe(container.readinessProbe) };
+        assert.equal(probes.startup?.path, '/healthz');
+        assert.equal(probes.liveness?.path, '/healthz');
+        assert.equal(probes.readiness?.path, '/readyz');
+        for (const [name, p] of Object.entries(probes)) assert.equal(containerPortOf(container, p?.port), identity.api.port, `${name} probe port`);
+        assert.equal(identity.api.port, 5000);
+        const annotations = deployment.spec?.template.metadata?.annotations ?? {};
+        assert.equal(Number(annotations['prometheus.io/port']), identity.api.port);
+        assert.equal(annotations['prometheus.io/path'], '/metrics');
+        assert.ok((spec.terminationGracePeriodSeconds ?? 30) >= 10, 'time to drain on SIGTERM');
+
+        const service = getObjectOrThrow<IService>(objects, 'Service', 'identity-api');
+        const sport = service.spec?.ports?.[0];
+        assert.equal(containerPortOf(container, sport?.targetPort), identity.api.port, 'the Service targets the API port');
+        const ingress = getObjectOrThrow<IIngress>(objects, 'Ingress', 'identity');
+        const rule = ingress.spec?.rules?.[0];
+        const backend = rule?.http?.paths[0]?.backend.service;
+        assert.equal(backend?.name, 'identity-api');
+        assert.ok(service.spec?.ports?.some((p) => p.name === backend?.port?.name || p.port === backend?.port?.number), 'the Ingress names a Service port');
+        assert.equal(new URL(bootstrap.public_url).host, rule?.host, 'the catalog public URL is the Ingress host');
+        assert.equal(new URL(identity.api.public_endpoint).host, rule?.host, 'public_endpoint is the Ingress host');
+      });
+
+      test('every alto container loads its config (alto.yaml plus its rendered env) with the real loader, and reaches in-cluster Services', async () => {
+        const objects = objectsOf(overlay);
+        const { text } = altoYaml(objects);
+        const dir = await mkdtemp(join(tmpdir(), 'alto-k8s-config-'));
+        try {
+          const file = join(dir, 'alto.yaml');
+          await writeFile(file, text);
+          let checked = 0;
+          for (const { object, spec } of workloads(objects)) {
+            for (const c of allContainers(spec).filter((x) => isAltoImage(x.image))) {
+              const where = `${object.kind}/${object.metadata.name} container ${c.name}`;
+              assert.ok(c.args?.includes('--config') && c.args[c.args.indexOf('--config') + 1] === '/etc/alto/alto.yaml', `${where} reads /etc/alto/alto.yaml`);
+              assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/etc/alto/alto.yaml'), `${where} mounts alto.yaml`);
+              const { env } = resolveEnv(objects, object.metadata.namespace, c, FIELDS(`${object.metadata.name}-0`));
+              const config = loadAltoConfig({ file, env: Object.fromEntries(env) });
+              const db = hostPort(config.identity.database.connection);
+              assert.ok(db && serviceFor(objects, db.host, db.port), `${where}: the database ${db?.host}:${db?.port} is a Service of the render`);
+              assert.match(config.identity.database.connection, overlay === 'ha' ? /^mysql\+pymysql:\/\// : /^postgresql:\/\//);
+              if (c.args?.[0] !== 'db') {
+                const bus = hostPort(config.bus.transport_url);
+                assert.ok(bus && serviceFor(objects, bus.host, bus.port), `${where}: the bus ${config.bus.transport_url.replace(/:[^:@/]*@/, ':***@')} is a Service of the render`);
+                assert.equal(config.bus.amqp_durable_queues, overlay === 'ha');
+              }
+              for (const server of config.cache.memcache_servers) {
+                const hp = hostPort(server);
+                assert.ok(hp && serviceFor(objects, hp.host, hp.port), `${where}: memcached ${server} is a Service of the render`);
+              }
+              if (c.args?.[0] === 'serve' || c.args?.[0] === 'bootstrap') {
+                assert.ok(c.volumeMounts?.some((m) => m.mountPath === config.identity.fernet_tokens.key_repository), `${where} mounts the key repository ${config.identity.fernet_tokens.key_repository}`);
+              }
+              checked++;
+            }
+          }
+          assert.equal(checked, 4, 'identity-api, db-sync, and bootstrap with its init container');
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+
+      test('db-sync and bootstrap Jobs: the right commands, bounded retries, cleaned up, bootstrap waits for the schema', () => {
+        const objects = objectsOf(overlay);
+        const dbSync = getObjectOrThrow<IJob>(objects, 'Job', 'identity-db-sync');
+        const bootstrap = getObjectOrThrow<IJob>(objects, 'Job', 'identity-bootstrap');
+        for (const job of [dbSync, bootstrap]) {
+          const id = `Job/${job.metadata?.name}`;
+          assert.ok((job.spec?.backoffLimit ?? 6) > 0 && (job.spec?.backoffLimit ?? 0) <= 20, `${id} backoffLimit`);
+          assert.ok((job.spec?.ttlSecondsAfterFinished ?? 0) > 0, `${id} ttlSecondsAfterFinished`);
+          assert.ok((job.spec?.activeDeadlineSeconds ?? 0) > 0, `${id} activeDeadlineSeconds`);
+          assert.ok(['Never', 'OnFailure'].includes(job.spec?.template.spec?.restartPolicy ?? ''), `${id} restartPolicy`);
+        }
+        assert.deepEqual(dbSync.spec?.template.spec?.containers.map((c) => c.args?.slice(0, 3)), [['db', 'sync', 'identity']]);
+        const bspec = bootstrap.spec?.template.spec;
+        assert.deepEqual(bspec?.containers.map((c) => c.args?.[0]), ['bootstrap']);
+        assert.deepEqual(bspec?.initContainers?.map((c) => c.args?.slice(0, 4)), [['db', 'sync', 'identity', '--check']]);
+        const admin = bspec?.containers[0]?.env?.find((e) => e.name === 'ALTO_ADMIN_PASSWORD');
+        assert.equal(admin?.valueFrom?.secretKeyRef?.key, 'admin-password');
+      });
+
+      test('StatefulSets: a headless Service each, PVCs, probes; Services select pods and target ports that exist', () => {
+        const objects = objectsOf(overlay);
+        const services = objects.filter((o): o is K8sObject & IService => o.kind === 'Service');
+        for (const sts of objects.filter((o): o is K8sObject & IStatefulSet => o.kind === 'StatefulSet')) {
+          const id = `StatefulSet/${sts.metadata.name}`;
+          const headless = services.find((s) => s.metadata.name === sts.spec?.serviceName);
+          assert.equal(headless?.spec?.clusterIP, 'None', `${id} serviceName is a headless Service`);
+          assert.ok((sts.spec?.volumeClaimTemplates ?? []).length > 0, `${id} has PVCs`);
+          const main = sts.spec?.template.spec?.containers[0];
+          assert.ok(main?.readinessProbe && main.livenessProbe, `${id} probes`);
+        }
+        for (const s of services) {
+          const selector = s.spec?.selector ?? {};
+          const targets = workloads(objects).filter(({ object }) => Object.entries(selector).every(([k, v]) => podLabelsOf(object)[k] === v));
+          assert.ok(Object.keys(selector).length > 0 && targets.length > 0, `Service ${s.metadata.name} selects pods`);
+          for (const p of s.spec?.ports ?? []) {
+            const ok = targets.some(({ spec }) => spec.containers.some((c) => containerPortOf(c, p.targetPort ?? p.port) !== undefined));
+            assert.ok(ok, `Service ${s.metadata.name} port ${p.name} targets a container port`);
+          }
+        }
+      });
+
+      test('RabbitMQ: rabbitmq.conf names exactly the members the StatefulSet runs, under the node names they take', () => {
+        const objects = objectsOf(overlay);
+        const sts = getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', 'rabbitmq');
+        const conf = dataOf(getGeneratedOrThrow(objects, 'ConfigMap', 'rabbitmq-config'))['rabbitmq.conf'] ?? '';
+        const nodes = [...conf.matchAll(/^cluster_formation\.classic_config\.nodes\.\d+\s*=\s*(\S+)/gm)].map((m) => m[1]);
+        const replicas = sts.spec?.replicas ?? 1;
+        assert.equal(replicas, overlay === 'ha' ? 3 : 1);
+        assert.deepEqual(nodes, Array.from({ length: replicas }, (_, i) => `rabbit@rabbitmq-${i}.${sts.spec?.serviceName}`));
+        const c = sts.spec?.template.spec?.containers[0];
+        assert.ok(c);
+        const { env } = resolveEnv(objects, NAMESPACE, c, FIELDS('rabbitmq-1'));
+        assert.equal(env.get('RABBITMQ_NODENAME'), `rabbit@rabbitmq-1.${sts.spec?.serviceName}`);
+        assert.equal(env.get('RABBITMQ_USE_LONGNAME'), 'true');
+      });
+    });
+  }
+
+  test('ha: identity-api has 3 replicas, anti-affinity and topology spread; PDBs cover identity-api, Galera and RabbitMQ', () => {
+    const objects = objectsOf('ha');
+    const { deployment, spec } = identityApiContainer(objects);
+    assert.equal(deployment.spec?.replicas, 3);
+    assert.ok((spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).some((t) => t.podAffinityTerm.topologyKey === 'kubernetes.io/hostname'));
+    assert.ok((spec.topologySpreadConstraints ?? []).some((t) => t.topologyKey === 'kubernetes.io/hostname' && t.whenUnsatisfiable === 'DoNotSchedule'));
+    const pdbs = objects.filter((o): o is K8sObject & IPodDisruptionBudget => o.kind === 'PodDisruptionBudget');
+    for (const name of ['identity-api', 'mariadb', 'rabbitmq']) {
+      const workload = workloads(objects).find(({ object }) => object.metadata.name === name);
+      assert.ok(workload, name);
+      const replicas = (workload.object as { spec?: { replicas?: number } }).spec?.replicas ?? 1;
+      const pdb = pdbs.find((p) => Object.entries(p.spec?.selector?.matchLabels ?? {}).every(([k, v]) => podLabelsOf(workload.object)[k] === v));
+      assert.ok(pdb, `a PodDisruptionBudget covers ${name}`);
+      const maxUnavailable = Number(pdb.spec?.maxUnavailable ?? replicas - Number(pdb.spec?.minAvailable ?? 0));
+      assert.ok(maxUnavailable >= 1 && replicas - maxUnavailable > replicas / 2, `${name}: drains keep a majority of ${replicas} (maxUnavailable ${maxUnavailable})`);
+    }
+    for (const name of ['mariadb', 'rabbitmq']) {
+      const sts = getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', name);
+      assert.equal(sts.spec?.replicas, 3, name);
+      const required = sts.spec?.template.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+      assert.ok(required.some((t) => t.topologyKey === 'kubernetes.io/hostname'), `${name} members never share a node`);
+      const headless = getObjectOrThrow<IService>(objects, 'Service', sts.spec?.serviceName ?? '');
+      assert.equal(headless.spec?.publishNotReadyAddresses, true, `${name} members find each other before they are ready`);
+    }
+    const galera = getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', 'mariadb');
+    assert.equal(galera.spec?.podManagementPolicy ?? 'OrderedReady', 'OrderedReady', 'mariadb-0 creates the cluster before the others join');
+    const cnf = dataOf(getGeneratedOrThrow(objects, 'ConfigMap', 'mariadb-galera'))['galera.cnf'] ?? '';
+    assert.match(cnf, /^wsrep_on\s*=\s*ON/m);
+    assert.match(cnf, new RegExp(`^wsrep_cluster_address\\s*=\\s*gcomm://${galera.spec?.serviceName}$`, 'm'));
+  });
+
+  test('single-node: one PostgreSQL member with a PVC is the identity database; no Galera, one RabbitMQ', () => {
+    const objects = objectsOf('single-node');
+    const pg = getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', 'postgres');
+    assert.equal(pg.spec?.replicas, 1);
+    assert.equal(pg.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '10Gi');
+    const c = pg.spec?.template.spec?.containers[0];
+    assert.ok(c?.readinessProbe?.exec && c.livenessProbe?.exec && c.startupProbe?.exec);
+    assert.equal(objects.some((o) => o.metadata.name === 'mariadb'), false);
+    assert.equal(objects.some((o) => o.kind === 'PodDisruptionBudget'), false, 'a PDB on one replica would block node drains');
+    assert.equal(identityApiContainer(objects).deployment.spec?.replicas, 1);
+  });
+
+  test('the Altostratus image is set with kustomize images: (newName and newTag reach every alto container)', async () => {
+    const overlay = join(copy.dir, 'overlays', 'custom-image');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(overlay, { recursive: true });
+    await writeFile(
+      join(overlay, 'kustomization.yaml'),
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../single-node\nimages:\n  - name: altostratus/alto\n    newName: registry.example.com/cloud/alto\n    newTag: 1.2.3\n',
+    );
+    const objects = render(overlay);
+    const images = workloads(objects).flatMap(({ spec }) => allContainers(spec).map((c) => c.image ?? ''));
+    assert.equal(images.filter((i) => i === 'registry.example.com/cloud/alto:1.2.3').length, 4);
+    assert.equal(images.filter((i) => i.includes('altostratus/alto')).length, 0);
+  });
+
+  test('the Containerfile runs what the manifests expect: the alto entrypoint as the user the pods run as', () => {
+    const file = readContainerfile();
+    const final = file.stages.at(-1);
+    assert.ok(final);
+    assert.deepEqual(execForm(lastOf(final, 'ENTRYPOINT')), ['node', '/opt/alto/apps/cli/dist/main.js']);
+    const user = lastOf(final, 'USER')?.rest.split(':');
+    const objects = objectsOf('single-node');
+    for (const { object, spec } of workloads(objects)) {
+      if (!allContainers(spec).some((c) => isAltoImage(c.image))) continue;
+      assert.equal(String(spec.securityContext?.runAsUser), user?.[0], `${object.metadata.name} runs as the image's user`);
+      assert.equal(String(spec.securityContext?.runAsGroup), user?.[1], `${object.metadata.name} runs as the image's group`);
+    }
+  });
+
+  test('rendering left deploy/kubernetes in the checkout untouched', () => {
+    assert.deepEqual(snapshot(deployDir), before_);
+  });
+});
