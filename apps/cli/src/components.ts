@@ -2,7 +2,8 @@
 // engine, bus transport) and wires dependencies.
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { createBus, InProcessBroker, type Bus } from '@alto/bus';
+import type { InProcessBroker} from '@alto/bus';
+import { createBus, type Bus } from '@alto/bus';
 import { openDatabase, type Database } from '@alto/db';
 import { systemClock } from '@alto/kernel';
 import { createLogger, createMetricsRegistry, httpServerRunnable, Manager, registerHealthRoutes, type Logger } from '@alto/runtime';

@@ -31,8 +31,9 @@ const KIND_OF_STATUS: Record<number, ErrorKind> = {
 export function errorMessage(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return typeof body === 'string' ? body.slice(0, 300) : undefined;
   const b = body as Record<string, unknown>;
-  if (b.error && typeof b.error === 'object') return String((b.error as Record<string, unknown>).message ?? '');
-  if (Array.isArray(b.errors)) return String((b.errors[0] as Record<string, unknown> | undefined)?.detail ?? '');
+  const str = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  if (b.error && typeof b.error === 'object') return str((b.error as Record<string, unknown>).message ?? '');
+  if (Array.isArray(b.errors)) return str((b.errors[0] as Record<string, unknown> | undefined)?.detail ?? '');
   const first = Object.values(b)[0];
   if (first && typeof first === 'object' && 'message' in first) return String((first as Record<string, unknown>).message);
   return undefined;

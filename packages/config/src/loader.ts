@@ -121,7 +121,7 @@ function recordSources(value: unknown, prefix: string[], source: string, sources
 
 function mergeInto(target: Obj, src: Obj): void {
   for (const [k, v] of Object.entries(src)) {
-    if (isObj(v) && isObj(target[k])) mergeInto(target[k] as Obj, v);
+    if (isObj(v) && isObj(target[k])) mergeInto(target[k], v);
     else target[k] = v;
   }
 }

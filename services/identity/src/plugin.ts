@@ -103,8 +103,7 @@ export function passwordPolicyOf(config: IdentityConfig): Partial<PasswordPolicy
 export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const { config, database, bus, clock, log } = deps;
   const invalidator = new BusInvalidator(bus, log);
-  let catalog: CatalogService | undefined;
-  const notifier = new Notifier({ bus, clock, log, host: hostname(), observerId: () => catalog?.identityServiceId() });
+  const notifier = new Notifier({ bus, clock, log, host: hostname(), observerId: () => catalog.identityServiceId() });
   const core: CoreDeps = { db: database.db, clock, log, notifier, invalidator, defaultDomainId: config.identity.default_domain_id };
 
   // Slow hashes share libuv's thread pool with file I/O: run at most one per core at a time.
@@ -120,7 +119,7 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const resources = new ResourceService(core);
   const users = new UsersService(core, resources, hasher);
   const roles = new RolesService(core);
-  catalog = new CatalogService(core);
+  const catalog = new CatalogService(core);
   const retentionMs = (config.token.expiration + config.token.allow_expired_window) * 1000;
   const revocations = new RevocationService(core, retentionMs);
   const tokens = new TokensService(core, { formatter, resources, users, roles, revocations }, {

@@ -81,7 +81,7 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       status: 201,
       errors: [401, 404],
       handler: async ({ body, query, req, reply }) => {
-        const token = await s.auth.authenticate(body as Parameters<typeof s.auth.authenticate>[0], callerOf(req).initiator);
+        const token = await s.auth.authenticate(body, callerOf(req).initiator);
         void reply.header('x-subject-token', token.id);
         return render(token, wantsCatalog(query));
       },

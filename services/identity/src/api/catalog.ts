@@ -85,7 +85,7 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [400, 404, 409],
       handler: async ({ params, body, req }) => {
         const r = body as Record<string, unknown>;
-        if (r.id !== undefined && r.id !== params.region_id) throw BadRequest('Conflicting region IDs specified: "' + String(params.region_id) + '" != "' + String(r.id as string) + '"', 'identity.region_id_mismatch');
+        if (r.id !== undefined && r.id !== params.region_id) throw BadRequest(`Conflicting region IDs specified: "${params.region_id}" != "${typeof r.id === 'string' ? r.id : JSON.stringify(r.id)}"`, 'identity.region_id_mismatch');
         const created = await s.catalog.createRegion({ id: params.region_id, ...regionBody(r) }, callerOf(req));
         return { region: regionView(created, baseUrl(req, frame)) };
       },

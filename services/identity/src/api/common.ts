@@ -42,7 +42,7 @@ export function callerOf(req: FastifyRequest, ctx: RequestContext = req.ctx): Ca
 export function queryBool(v: unknown): boolean | undefined {
   if (Array.isArray(v)) return queryBool(v[0]);
   if (v === undefined || v === null) return undefined;
-  return !['0', 'false', 'False'].includes(String(v));
+  return !['0', 'false', 'False'].includes(typeof v === 'string' ? v : JSON.stringify(v));
 }
 
 /** `?name=x` as a string, ignoring repeated parameters' extras. */

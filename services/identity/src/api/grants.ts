@@ -108,7 +108,7 @@ export function grantRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         status: 204,
         errors: [403, 404],
         handler: async ({ params, req }) => {
-          const g = grantOf(params as Record<string, string>);
+          const g = grantOf(params);
           await checkRoleDomain(g.roleId, g.scope);
           await s.roles.createGrant(g, callerOf(req));
           return undefined;
@@ -124,7 +124,7 @@ export function grantRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         status: 204,
         errors: [404],
         handler: async ({ params }) => {
-          await s.roles.checkGrant(grantOf(params as Record<string, string>));
+          await s.roles.checkGrant(grantOf(params));
           return undefined;
         },
       }),
@@ -138,7 +138,7 @@ export function grantRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         status: 204,
         errors: [404],
         handler: async ({ params, req }) => {
-          await s.roles.deleteGrant(grantOf(params as Record<string, string>), callerOf(req));
+          await s.roles.deleteGrant(grantOf(params), callerOf(req));
           return undefined;
         },
       }),

@@ -72,7 +72,7 @@ export function userRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:create_user',
       credentials: tokenCredentials,
       target: ({ body }) => {
-        const { password: _pw, ...rest } = ((body as { user?: Record<string, unknown> } | undefined)?.user ?? {}) as Record<string, unknown>;
+        const { password: _pw, ...rest } = ((body as { user?: Record<string, unknown> } | undefined)?.user ?? {});
         return { user: rest };
       },
       body: UserCreate,

@@ -128,9 +128,9 @@ export async function addPersonas(h: Harness): Promise<{ demoId: string; otherId
   const mk = async (url: string, body: unknown) => {
     const r = await h.req('POST', url, { token: admin, body });
     if (r.statusCode !== 201) throw new Error(`${url}: ${r.statusCode} ${r.body}`);
-    return r.json() as Record<string, { id: string }>;
+    return r.json<Record<string, { id: string }>>();
   };
-  const roles = (await h.req('GET', '/v3/roles', { token: admin })).json() as { roles: { id: string; name: string }[] };
+  const roles = (await h.req('GET', '/v3/roles', { token: admin })).json<{ roles: { id: string; name: string }[] }>();
   const role = (n: string) => roles.roles.find((r) => r.name === n)!.id;
   const demoId = (await mk('/v3/projects', { project: { name: 'demo', domain_id: 'default' } })).project!.id;
   const otherId = (await mk('/v3/projects', { project: { name: 'other', domain_id: 'default' } })).project!.id;
