@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Bus, Subscription } from '@alto/bus';
 import type { Clock } from '@alto/kernel';
 import { migrationStatus, type Database } from '@alto/db';
-import { createAuthenticator, createHttpServer, createValidators, keystoneRenderer, mountRoutes, requestBaseUrl } from '@alto/http';
+import { createAuthenticator, createHttpServer, createValidators, keystoneRenderer, mountRoutes, requestBaseUrl, type AnyRoute } from '@alto/http';
 import { Enforcer, flattenTarget, loadPolicyFile } from '@alto/policy';
 import { instrumentHttp, type Logger, type ReadinessCheck, type Runnable } from '@alto/runtime';
 import type { IdentityConfig } from './config.js';
@@ -100,6 +100,21 @@ export function passwordPolicyOf(config: IdentityConfig): Partial<PasswordPolicy
   };
 }
 
+/** Every Keystone v3 route this service serves, in mount order. */
+export function identityRoutes(services: IdentityServices, frame: Frame): AnyRoute[] {
+  return [
+    ...versionRoutes(frame),
+    ...authRoutes(services, frame),
+    ...domainRoutes(services, frame),
+    ...projectRoutes(services, frame),
+    ...userRoutes(services, frame),
+    ...roleRoutes(services, frame),
+    ...grantRoutes(services, frame),
+    ...roleAssignmentRoutes(services, frame),
+    ...catalogRoutes(services, frame),
+  ];
+}
+
 export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const { config, database, bus, clock, log } = deps;
   const invalidator = new BusInvalidator(bus, log);
@@ -152,17 +167,7 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const authenticator = createAuthenticator({ validator: { validate: async (t) => toAuthContext(await tokens.validate(t)) }, clock });
   mountRoutes(
     app,
-    [
-      ...versionRoutes(frame),
-      ...authRoutes(services, frame),
-      ...domainRoutes(services, frame),
-      ...projectRoutes(services, frame),
-      ...userRoutes(services, frame),
-      ...roleRoutes(services, frame),
-      ...grantRoutes(services, frame),
-      ...roleAssignmentRoutes(services, frame),
-      ...catalogRoutes(services, frame),
-    ],
+    identityRoutes(services, frame),
     {
       // Keystone flattens the policy dict ({"target": {"project": {...}}} -> "target.project.id")
       enforcer: { enforce: (name, target, creds) => enforcer.enforce(name, flattenTarget(target), creds) },
