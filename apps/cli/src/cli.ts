@@ -1,0 +1,117 @@
+// The `alto` command: its subcommands and how errors reach the user.
+import { Command, Option } from 'commander';
+import { AltoError } from '@alto/kernel';
+import { ConfigError } from '@alto/config';
+import type { ConfigSources } from './config.js';
+import { up } from './commands/up.js';
+import { serve } from './commands/serve.js';
+import { dbSync } from './commands/db.js';
+import { bootstrapCommand } from './commands/bootstrap.js';
+import { renderTable, status } from './commands/status.js';
+import { fernetRotate, fernetSetup } from './commands/fernet.js';
+import { policySample } from './commands/policy.js';
+import { COMPONENTS } from './components.js';
+
+const program = new Command('alto')
+  .description('Altostratus: an OpenStack-compatible cloud (Keystone v3 today; Glance, Nova, Neutron, Cinder next).')
+  .addHelpText(
+    'after',
+    `
+Start here:
+  alto up                          the whole cloud on this machine (SQLite, in-process bus), data in ./.alto
+  export OS_CLIENT_CONFIG_FILE=.alto/clouds.yaml OS_CLOUD=altostratus
+  openstack token issue            then use the openstack CLI as with any OpenStack cloud
+
+Split deployment (what the Kubernetes manifests run):
+  alto db sync identity            create or upgrade the identity database (a Job)
+  alto fernet setup                create the token key repository
+  alto bootstrap                   admin user, default roles, catalog (a Job; needs ALTO_ADMIN_PASSWORD)
+  alto serve identity-api          one component in the foreground (a Deployment)
+
+Configuration: --config FILE (YAML) or ALTO_CONFIG, overridden by ALTO_<SECTION>__<KEY> variables,
+e.g. ALTO_IDENTITY__DATABASE__CONNECTION=postgresql://user:pw@host/identity.`,
+  );
+
+const configOption = () => new Option('-c, --config <file>', 'YAML config file (default: $ALTO_CONFIG)');
+const sourcesOf = (o: { config?: string; host?: string; dataDir?: string }): ConfigSources => ({
+  file: o.config,
+  overrides: { ...(o.host ? { host: o.host } : {}), ...(o.dataDir ? { data_dir: o.dataDir } : {}) },
+});
+
+program
+  .command('up')
+  .description('start the whole cloud in this process on the embedded defaults; bootstraps on first start')
+  .addOption(configOption())
+  .option('--host <address>', 'address every API binds to (default 127.0.0.1)')
+  .option('--data-dir <dir>', 'where state lives (default ./.alto, or $ALTO_DATA_DIR)')
+  .action(async (o: { config?: string; host?: string; dataDir?: string }) => up(sourcesOf(o)));
+
+program
+  .command('serve')
+  .description(`run one component in the foreground: ${COMPONENTS.join(', ')}`)
+  .argument('<component>', COMPONENTS.join(' | '))
+  .addOption(configOption())
+  .action(async (component: string, o: { config?: string }) => serve(component, sourcesOf(o)));
+
+const db = program.command('db').description('database schema management');
+db.command('sync')
+  .description('apply pending migrations of a service database (safe to run concurrently)')
+  .argument('<service>', 'identity')
+  .option('--check', 'only report pending migrations; exit 1 if any')
+  .addOption(configOption())
+  .action(async (service: string, o: { config?: string; check?: boolean }) => {
+    process.exitCode = await dbSync(service, sourcesOf(o), o);
+  });
+
+program
+  .command('bootstrap')
+  .description('create the default domain, admin user and project, default roles, region and identity endpoints (idempotent)')
+  .option('--admin-password-file <file>', 'read the admin password from a file (default: $ALTO_ADMIN_PASSWORD)')
+  .addOption(configOption())
+  .action(async (o: { config?: string; adminPasswordFile?: string }) => bootstrapCommand(sourcesOf(o), o));
+
+program
+  .command('status')
+  .description('check every component for real: database, bus, keys, and a real token against the API')
+  .option('--json', 'machine-readable output')
+  .option('--data-dir <dir>', 'data directory of "alto up" (for its clouds.yaml)')
+  .addOption(configOption())
+  .action(async (o: { config?: string; json?: boolean; dataDir?: string }) => {
+    const rows = await status(sourcesOf(o));
+    process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : renderTable(rows));
+    process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
+  });
+
+const fernet = program.command('fernet').description('token key repository (like keystone-manage fernet_*)');
+fernet
+  .command('setup')
+  .description('create the key repository if it is empty')
+  .addOption(configOption())
+  .action(async (o: { config?: string }) => fernetSetup(sourcesOf(o)));
+fernet
+  .command('rotate')
+  .description('promote the staged key to primary, stage a new one, drop the oldest beyond max_active_keys')
+  .addOption(configOption())
+  .action(async (o: { config?: string }) => fernetRotate(sourcesOf(o)));
+
+const policy = program.command('policy').description('policy defaults');
+policy
+  .command('sample')
+  .description('print the default policies of a service as a commented policy.yaml')
+  .argument('<service>', 'identity')
+  .action((service: string) => {
+    process.stdout.write(policySample(service));
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`alto: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof AltoError && err.kind !== 'internal') {
+    process.stderr.write(`alto: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`alto: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
