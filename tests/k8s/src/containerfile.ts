@@ -77,7 +77,7 @@ export function execForm(ins: Instruction | undefined): string[] | undefined {
   if (!ins) return undefined;
   const parsed: unknown = JSON.parse(ins.rest);
   if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string')) throw new Error(`line ${ins.line}: ${ins.keyword} is not in exec form`);
-  return parsed as string[];
+  return parsed;
 }
 
 /** The last instruction of a keyword in a stage (the one that takes effect). */

@@ -329,9 +329,9 @@ describe('deploy/kubernetes', { skip }, () => {
                 const hp = hostPort(server);
                 assert.ok(hp && serviceFor(objects, hp.host, hp.port), `${where}: memcached ${server} is a Service of the render`);
               }
-              if (c.args?.[0] === 'serve' || c.args?.[0] === 'bootstrap') {
-                assert.ok(c.volumeMounts?.some((m) => m.mountPath === config.identity.fernet_tokens.key_repository), `${where} mounts the key repository ${config.identity.fernet_tokens.key_repository}`);
-              }
+              // only the API signs and reads tokens; the Jobs get no keys
+              const mountsKeys = c.volumeMounts?.some((m) => m.mountPath === config.identity.fernet_tokens.key_repository) ?? false;
+              assert.equal(mountsKeys, c.args?.[0] === 'serve', `${where} mounts the key repository ${config.identity.fernet_tokens.key_repository} only if it serves`);
               checked++;
             }
           }

@@ -208,6 +208,8 @@ export function resolveEnv(objects: readonly K8sObject[], namespace: string | un
 export interface MountedPath {
   mountPath: string;
   localPath: string;
+  /** What the volume is made of: a ConfigMap's files may name other paths and hosts and get mapped too. */
+  source: 'ConfigMap' | 'Secret' | 'emptyDir' | 'claim';
 }
 
 /**
@@ -230,8 +232,10 @@ export async function materializeMounts(
     const volume = volumes.get(m.name);
     const volumeDir = join(root, 'volumes', `${i}-${m.name}`);
     await mkdir(volumeDir, { recursive: true });
+    let source: MountedPath['source'] = volume?.emptyDir ? 'emptyDir' : 'claim';
     if (volume?.configMap || volume?.secret) {
       const kind = volume.configMap ? 'ConfigMap' : 'Secret';
+      source = kind;
       const name = volume.configMap?.name ?? volume.secret?.secretName ?? '';
       const target = objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
       if (!target) throw new Error(`volume ${m.name}: ${kind} ${name} is not in the render`);
@@ -250,7 +254,7 @@ export async function materializeMounts(
     } else if (!volume?.emptyDir && !claims.has(m.name) && !volume?.persistentVolumeClaim) {
       throw new Error(`volume ${m.name}: kind not modelled by this test`);
     }
-    mounted.push({ mountPath: m.mountPath, localPath: m.subPath ? join(volumeDir, m.subPath) : volumeDir });
+    mounted.push({ mountPath: m.mountPath, localPath: m.subPath ? join(volumeDir, m.subPath) : volumeDir, source });
   }
   return mounted;
 }
@@ -265,4 +269,16 @@ export function mapPaths(text: string, mounts: readonly MountedPath[]): string {
   const escaped = sorted.map((m) => m.mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   const re = new RegExp(`(^|[\\s"'=:,\\[])(${escaped.join('|')})(?=$|[/\\s"',\\]])`, 'g');
   return text.replace(re, (_all, lead: string, path: string) => lead + (sorted.find((m) => m.mountPath === path)?.localPath ?? path));
+}
+
+/**
+ * Stands in for cluster DNS: `name[.<namespace>[.svc[.cluster.local]]]:port` of a Service is
+ * replaced with the local address started for it; other hosts are left alone.
+ */
+export function mapServiceHosts(text: string, endpoints: ReadonlyMap<string, string>, namespace: string): string {
+  const suffixes = ['', `.${namespace}`, `.${namespace}.svc`, `.${namespace}.svc.cluster.local`];
+  return text.replace(/(?<![A-Za-z0-9.-])([A-Za-z0-9-]+)((?:\.[A-Za-z0-9-]+)*):(\d+)/g, (all, name: string, suffix: string, port: string) => {
+    if (!suffixes.includes(suffix)) return all;
+    return endpoints.get(`${name}:${port}`) ?? all;
+  });
 }

@@ -24,7 +24,7 @@ export function modelModule(apiVersion: string, kind: string): string {
 
 interface Checker {
   checker: ts.TypeChecker;
-  typeOf(apiVersion: string, kind: string): ts.Type | undefined;
+  typeOf: (apiVersion: string, kind: string) => ts.Type | undefined;
 }
 
 const checkers = new Map<string, Checker>();
@@ -65,7 +65,7 @@ function checkerFor(kinds: readonly { apiVersion: string; kind: string }[]): Che
   const exports = moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : [];
   const result: Checker = {
     checker,
-    typeOf(apiVersion, kind) {
+    typeOf: (apiVersion, kind) => {
       const sym = exports.find((s) => s.name === alias({ apiVersion, kind }));
       return sym ? checker.getDeclaredTypeOfSymbol(sym) : undefined;
     },

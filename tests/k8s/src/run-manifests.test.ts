@@ -1,0 +1,400 @@
+// Runs what the single-node overlay says, as local processes: the db-sync and bootstrap Jobs and the identity-api Deployment, against a local PostgreSQL (and RabbitMQ and memcached when installed).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IProbe } from 'kubernetes-models/v1/Probe';
+import { copyDeployWithSecrets, getObjectOrThrow, kubectlMissing, render, repoRoot, type DeployCopy, type K8sObject } from './render.js';
+import { allContainers, dataOf, mapPaths, mapServiceHosts, materializeMounts, podSpecOf, resolveEnv, type IContainer, type IPodSpec } from './pod.js';
+import { envOf, execForm, lastOf, readContainerfile } from './containerfile.js';
+
+/**
+ * What stands in for the cluster, and nothing else:
+ * - the image: its ENTRYPOINT, WORKDIR and ENV come from the Containerfile, with /opt/alto
+ *   mapped to this checkout (its apps/cli/dist/main.js, built by tsc -b);
+ * - volumes: ConfigMap and Secret contents written to a temporary directory, their mountPaths
+ *   mapped there in args, env values and the mounted config files;
+ * - cluster DNS: Service names (postgres:5432, rabbitmq:5672, memcached:11211) mapped to the
+ *   services started here on loopback, with the users, passwords and vhost the render gives
+ *   their StatefulSets;
+ * - the API's port: the container port is published on a free local port (as a port-forward
+ *   would), because 5000 may be taken on a developer machine.
+ * Command, args and env otherwise come from the render as they are.
+ */
+
+const NAMESPACE = 'altostratus';
+const svcScripts = join(repoRoot, 'scripts', 'services');
+
+function postgresMissing(): string | undefined {
+  const bins = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').filter((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'pg_ctl'))) : [];
+  if (bins.length === 0) return 'PostgreSQL server is not installed (scripts/services/install-debs.sh postgres); the run-what-the-manifests-say test needs one';
+  return undefined;
+}
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Runs a scripts/services/<name>.sh command and returns its KEY=value lines. */
+function serviceScript(name: string, action: 'start' | 'stop', env: Record<string, string>): Map<string, string> {
+  const r = spawnSync(join(svcScripts, `${name}.sh`), [action], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`${name}.sh ${action} failed (${r.status}):\n${r.stderr}${r.stdout}`);
+  return new Map(
+    r.stdout
+      .split('\n')
+      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
+      .flatMap((m) => (m?.[1] && m[2] !== undefined ? [[m[1], m[2]] as [string, string]] : [])),
+  );
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  ms: number;
+}
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<Finished>;
+}
+
+function start(argv: readonly string[], env: Record<string, string>, cwd: string): Running {
+  const [cmd, ...args] = argv;
+  assert.ok(cmd, 'a command to run');
+  const t0 = performance.now();
+  const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<Finished>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, output, ms: Math.round(performance.now() - t0) }));
+  });
+  return { child, output: () => output, exited };
+}
+
+async function run(argv: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<Finished> {
+  const p = start(argv, env, cwd);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await p.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A probe's HTTP GET, polled as the kubelet would: every periodSeconds, up to failureThreshold times. */
+async function probeUntilOk(probe: IProbe, port: number, label: string, running: Running): Promise<{ status: number; body: string; ms: number }> {
+  const period = (probe.periodSeconds ?? 10) * 1000;
+  const attempts = probe.failureThreshold ?? 3;
+  const path = probe.httpGet?.path ?? '/';
+  const t0 = performance.now();
+  let last = 'no answer';
+  // poll faster than the kubelet, within the same budget, so the test is quick when all is well
+  const deadline = t0 + (probe.initialDelaySeconds ?? 0) * 1000 + period * attempts;
+  while (performance.now() < deadline) {
+    if (running.child.exitCode !== null) throw new Error(`${label}: the process exited (${running.child.exitCode}):\n${running.output()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1000) });
+      const body = await res.text();
+      if (res.status >= 200 && res.status < 400) return { status: res.status, body, ms: Math.round(performance.now() - t0) };
+      last = `${res.status} ${body.slice(0, 300)}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${label}: ${path} did not answer 2xx within the probe's budget (${(deadline - t0) / 1000}s); last: ${last}\n${running.output()}`);
+}
+
+describe('single-node overlay, run as local processes', { skip: kubectlMissing() ?? postgresMissing() }, () => {
+  let copy: DeployCopy;
+  let objects: K8sObject[];
+  let work: string;
+  let svcRoot: string | undefined;
+  const started: { name: string; env: Record<string, string> }[] = [];
+  /** Service host:port (as written in the render) -> 127.0.0.1:port here. */
+  const endpoints = new Map<string, string>();
+  const notes: string[] = [];
+  const image = { entrypoint: [] as string[], workdir: '', env: new Map<string, string>() };
+
+  const mapHosts = (text: string) => mapServiceHosts(text, endpoints, NAMESPACE);
+
+  /** The process a container of the render becomes here: argv, env and working directory. */
+  async function processFor(workload: K8sObject, c: IContainer, extraEnv: Record<string, string> = {}): Promise<{ argv: string[]; env: Record<string, string>; cwd: string }> {
+    const spec = podSpecOf(workload) as IPodSpec;
+    assert.match(c.image ?? '', /^altostratus\/alto[:@]/, `${c.name} runs the Altostratus image`);
+    const root = await mkdtemp(join(work, `${workload.metadata.name}-${c.name}-`));
+    const mounts = await materializeMounts(objects, NAMESPACE, spec, c, root);
+    // a mounted config file names other mounted paths (the key repository) and Services
+    for (const m of mounts.filter((x) => x.source === 'ConfigMap')) {
+      const files = statSync(m.localPath).isDirectory() ? readdirSync(m.localPath).map((f) => join(m.localPath, f)) : [m.localPath];
+      for (const f of files.filter((x) => statSync(x).isFile())) await writeFile(f, mapHosts(mapPaths(await readFile(f, 'utf8'), mounts)));
+    }
+    const { env, undefinedRefs } = resolveEnv(objects, NAMESPACE, c, { 'metadata.name': `${workload.metadata.name}-test`, 'metadata.namespace': NAMESPACE, 'status.podIP': '127.0.0.1' });
+    assert.deepEqual(undefinedRefs, []);
+    const finalEnv: Record<string, string> = Object.fromEntries(image.env);
+    for (const [k, v] of env) finalEnv[k] = mapHosts(mapPaths(v, mounts));
+    Object.assign(finalEnv, extraEnv);
+    // Kubernetes: command replaces ENTRYPOINT, args replace CMD
+    const entry = c.command ?? image.entrypoint;
+    const argv = [...entry, ...(c.args ?? [])].map((a) => mapPaths(a, mounts));
+    // the image's node and /opt/alto are this machine's node and this checkout
+    const local = argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a.replace(/^\/opt\/alto(?=\/|$)/, repoRoot)));
+    return { argv: local, env: finalEnv, cwd: image.workdir.replace(/^\/opt\/alto(?=\/|$)/, repoRoot) };
+  }
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'alto-k8s-run-'));
+    copy = await copyDeployWithSecrets();
+    objects = render(copy.overlayDir('single-node'));
+
+    const containerfile = readContainerfile();
+    const final = containerfile.stages.at(-1);
+    assert.ok(final, 'the Containerfile has a final stage');
+    image.entrypoint = execForm(lastOf(final, 'ENTRYPOINT')) ?? [];
+    image.workdir = lastOf(final, 'WORKDIR')?.rest ?? '/';
+    image.env = envOf(final);
+    const main = join(repoRoot, (image.entrypoint[1] ?? '').replace(/^\/opt\/alto\//, ''));
+    assert.ok(existsSync(main), `${main} exists (build with: node node_modules/typescript/bin/tsc -b tests/k8s)`);
+
+    // apart from the work directory (private): the daemons run as their own users and must reach it
+    svcRoot = await mkdtemp(join(tmpdir(), 'alto-k8s-svc-'));
+    await chmod(svcRoot, 0o755);
+    // PostgreSQL as the StatefulSet would make it: the superuser and password it is given, then
+    // the init script its ConfigMap mounts at /docker-entrypoint-initdb.d
+    const pg = getObjectOrThrow(objects, 'StatefulSet', 'postgres');
+    const pgContainer = podSpecOf(pg)?.containers[0];
+    assert.ok(pgContainer);
+    const pgEnv = resolveEnv(objects, NAMESPACE, pgContainer).env;
+    const pgPort = await freePort();
+    const pgEnvScript = { ALTO_SVC_ROOT: svcRoot, ALTO_SVC_RESERVE_PORTS: '0', PG_PORT: String(pgPort) };
+    const pgOut = serviceScript('postgres', 'start', pgEnvScript);
+    started.push({ name: 'postgres', env: pgEnvScript });
+    const socketDir = /-h (\S+)/.exec(pgOut.get('PG_ADMIN') ?? '')?.[1];
+    assert.ok(socketDir, 'postgres.sh printed PG_ADMIN with its socket directory');
+    const initMount = pgContainer.volumeMounts?.find((m) => m.mountPath === '/docker-entrypoint-initdb.d');
+    const initVolume = podSpecOf(pg)?.volumes?.find((v) => v.name === initMount?.name);
+    const init = dataOf(getObjectOrThrow(objects, 'ConfigMap', initVolume?.configMap?.name ?? '(no init volume)'));
+    for (const [name, script] of Object.entries(init).sort()) {
+      const file = join(work, name);
+      await writeFile(file, script, { mode: 0o755 });
+      // the image runs executable *.sh files in order, as the postgres user, on the local socket
+      const scriptEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...Object.fromEntries(pgEnv), PGHOST: socketDir, PGPORT: String(pgPort) };
+      const r: SpawnSyncReturns<string> = spawnSync(file, [], { env: scriptEnv, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${name} failed:\n${r.stderr}`);
+    }
+    endpoints.set('postgres:5432', `127.0.0.1:${pgPort}`);
+
+    // RabbitMQ with the user, password and vhost the StatefulSet's RABBITMQ_DEFAULT_* give it
+    const rmq = getObjectOrThrow(objects, 'StatefulSet', 'rabbitmq');
+    const rmqContainer = podSpecOf(rmq)?.containers.find((c) => c.name === 'rabbitmq');
+    assert.ok(rmqContainer);
+    const rmqEnv = resolveEnv(objects, NAMESPACE, rmqContainer, { 'metadata.name': 'rabbitmq-0' }).env;
+    if (existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server')) {
+      const [port, dist, epmd] = [await freePort(), await freePort(), await freePort()];
+      const env = {
+        ALTO_SVC_ROOT: svcRoot,
+        ALTO_SVC_RESERVE_PORTS: '0',
+        RMQ_PORT: String(port),
+        RMQ_DIST_PORT: String(dist),
+        RMQ_EPMD_PORT: String(epmd),
+        RMQ_NODE: `alto-k8s-${process.pid}`,
+        RMQ_USER: rmqEnv.get('RABBITMQ_DEFAULT_USER') ?? '',
+        RMQ_PASSWORD: rmqEnv.get('RABBITMQ_DEFAULT_PASS') ?? '',
+        RMQ_VHOST: rmqEnv.get('RABBITMQ_DEFAULT_VHOST') ?? '',
+      };
+      serviceScript('rabbitmq', 'start', env);
+      started.push({ name: 'rabbitmq', env });
+      endpoints.set('rabbitmq:5672', `127.0.0.1:${port}`);
+    } else {
+      notes.push('RabbitMQ is not installed: the bus runs in process (ALTO_BUS__TRANSPORT_URL=inprocess://)');
+    }
+    if (has('memcached')) {
+      const port = await freePort();
+      const env = { ALTO_SVC_ROOT: svcRoot, ALTO_SVC_RESERVE_PORTS: '0', MC_PORT: String(port) };
+      serviceScript('memcached', 'start', env);
+      started.push({ name: 'memcached', env });
+      endpoints.set('memcached:11211', `127.0.0.1:${port}`);
+    } else {
+      notes.push('memcached is not installed: cache.memcache_servers points nowhere');
+    }
+  });
+
+  after(async () => {
+    for (const s of started.reverse()) {
+      try {
+        serviceScript(s.name, 'stop', s.env);
+      } catch (err) {
+        console.error(err);
+      }
+    }
+    await copy?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+    if (svcRoot) await rm(svcRoot, { recursive: true, force: true });
+  });
+
+  const busOverride = (): Record<string, string> => (endpoints.has('rabbitmq:5672') ? {} : { ALTO_BUS__TRANSPORT_URL: 'inprocess://' });
+
+  test('before db-sync: the bootstrap Job waits (its schema check fails on an empty database)', async (t) => {
+    for (const n of notes) t.diagnostic(n);
+    const job = getObjectOrThrow(objects, 'Job', 'identity-bootstrap');
+    const wait = podSpecOf(job)?.initContainers?.[0];
+    assert.ok(wait, 'the bootstrap Job has an init container');
+    const p = await processFor(job, wait, busOverride());
+    const r = await run(p.argv, p.env, p.cwd, 60_000);
+    assert.notEqual(r.code, 0, `${wait.name} must fail on an empty database:\n${r.output}`);
+    t.diagnostic(`${wait.name} on an empty database: exit ${r.code}: ${r.output.trim().split('\n').at(-1)}`);
+  });
+
+  test(
+    'before db-sync: identity-api is alive (/healthz 200) but not ready (/readyz 503)',
+    // The contract says /readyz answers 503 before db sync; today `alto serve identity-api` exits 1
+    // at start instead ("relation revocation_event does not exist", from RevocationService.load).
+    // Kubernetes copes (the pod restarts with backoff until db-sync is done), but the contract is
+    // not met. Remove this todo once serve starts without the schema.
+    { todo: 'alto serve identity-api exits 1 on an unmigrated database instead of serving /readyz 503' },
+    async (t) => {
+      const deployment = getObjectOrThrow(objects, 'Deployment', 'identity-api');
+      const c = podSpecOf(deployment)?.containers.find((x) => x.name === 'identity-api');
+      assert.ok(c?.livenessProbe?.httpGet && c.readinessProbe?.httpGet);
+      const hostPort = await freePort();
+      const q = await processFor(deployment, c, { ...busOverride(), ALTO_IDENTITY__API__PORT: String(hostPort), ALTO_IDENTITY__API__HOST: '127.0.0.1' });
+      const api = start(q.argv, q.env, q.cwd);
+      try {
+        await probeUntilOk(c.livenessProbe, hostPort, 'liveness before db-sync', api);
+        const ready = await fetch(`http://127.0.0.1:${hostPort}${c.readinessProbe.httpGet.path ?? '/'}`);
+        const body = await ready.text();
+        assert.equal(ready.status, 503, body);
+        t.diagnostic(`before db-sync: ${c.livenessProbe.httpGet.path} 200, ${c.readinessProbe.httpGet.path} ${ready.status} ${body.slice(0, 300)}`);
+        api.child.kill('SIGTERM');
+        assert.equal((await api.exited).code, 0);
+      } finally {
+        if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+      }
+    },
+  );
+
+  test('the db-sync Job exits 0, and again 0 when run a second time', async (t) => {
+    const job = getObjectOrThrow(objects, 'Job', 'identity-db-sync');
+    const spec = podSpecOf(job) as IPodSpec;
+    for (const c of allContainers(spec)) {
+      for (const round of [1, 2]) {
+        const p = await processFor(job, c, busOverride());
+        const r = await run(p.argv, p.env, p.cwd, ((job as { spec?: { activeDeadlineSeconds?: number } }).spec?.activeDeadlineSeconds ?? 600) * 1000);
+        assert.equal(r.code, 0, `${c.name} run ${round}:\n${r.output}`);
+        t.diagnostic(`${c.name} run ${round}: exit 0 in ${r.ms} ms: ${r.output.trim().split('\n').at(-1)}`);
+      }
+    }
+  });
+
+  test('the bootstrap Job (its schema wait, then bootstrap) exits 0, and again 0 on a second run', async (t) => {
+    const job = getObjectOrThrow(objects, 'Job', 'identity-bootstrap');
+    const spec = podSpecOf(job) as IPodSpec;
+    assert.ok((spec.initContainers ?? []).length > 0);
+    for (const round of [1, 2]) {
+      // the kubelet runs init containers one by one, then the containers
+      for (const c of allContainers(spec)) {
+        const p = await processFor(job, c, busOverride());
+        const r = await run(p.argv, p.env, p.cwd, 120_000);
+        assert.equal(r.code, 0, `${c.name} run ${round}:\n${r.output}`);
+        t.diagnostic(`${c.name} run ${round}: exit 0 in ${r.ms} ms: ${r.output.trim().split('\n').at(-1)}`);
+      }
+    }
+  });
+
+  test('the identity-api Deployment answers its probes and metrics, issues a token with the bootstrap admin password, and exits 0 on SIGTERM', async (t) => {
+    const deployment = getObjectOrThrow(objects, 'Deployment', 'identity-api');
+    const spec = podSpecOf(deployment) as IPodSpec;
+    const c = spec.containers.find((x) => x.name === 'identity-api');
+    assert.ok(c?.startupProbe && c.livenessProbe && c.readinessProbe);
+    const containerPort = c.ports?.find((p) => p.name === c.readinessProbe?.httpGet?.port || p.containerPort === c.readinessProbe?.httpGet?.port)?.containerPort;
+    assert.ok(containerPort, 'the readiness probe names a container port');
+    const hostPort = await freePort();
+    // the one translation: publish the container port on a free local one (see the file comment)
+    const p = await processFor(deployment, c, { ...busOverride(), ALTO_IDENTITY__API__PORT: String(hostPort), ALTO_IDENTITY__API__HOST: '127.0.0.1' });
+    const config = parseYaml(await readFile(p.argv[p.argv.indexOf('--config') + 1] ?? '', 'utf8')) as { identity: { api: { port: number } }; bootstrap: { admin_username: string; admin_project_name: string; public_url: string } };
+    assert.equal(config.identity.api.port, containerPort, 'alto.yaml listens on the port the probes use');
+    endpoints.set(`identity-api:${containerPort}`, `127.0.0.1:${hostPort}`);
+    const api = start(p.argv, p.env, p.cwd);
+    try {
+      const startup = await probeUntilOk(c.startupProbe, hostPort, 'startup probe', api);
+      t.diagnostic(`startup probe ${c.startupProbe.httpGet?.path}: ${startup.status} after ${startup.ms} ms`);
+      for (const [name, probe] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
+        const r = await probeUntilOk(probe, hostPort, `${name} probe`, api);
+        assert.equal(r.status, 200, `${name} ${probe.httpGet?.path}`);
+        t.diagnostic(`${name} probe ${probe.httpGet?.path}: ${r.status} ${r.body.slice(0, 300)}`);
+      }
+      const readyz = JSON.parse((await probeUntilOk(c.readinessProbe, hostPort, 'readiness', api)).body) as { checks?: { name: string; ok: boolean }[] };
+      assert.ok(readyz.checks?.every((x) => x.ok), 'every readiness check passes');
+      for (const want of ['database', 'bus', 'fernet keys']) assert.ok(readyz.checks?.some((x) => x.name === want), `readiness checks ${want}`);
+
+      const annotations = (deployment as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template?.metadata?.annotations ?? {};
+      assert.equal(Number(annotations['prometheus.io/port']), containerPort);
+      const metrics = await fetch(`http://127.0.0.1:${hostPort}${annotations['prometheus.io/path'] ?? '/metrics'}`);
+      assert.equal(metrics.status, 200);
+      assert.match(await metrics.text(), /^# (HELP|TYPE) /m, 'Prometheus text format');
+
+      // the password the bootstrap Job was given, from the rendered Secret
+      const bootstrapJob = getObjectOrThrow(objects, 'Job', 'identity-bootstrap');
+      const bootstrapContainer = podSpecOf(bootstrapJob)?.containers[0];
+      assert.ok(bootstrapContainer);
+      const password = resolveEnv(objects, NAMESPACE, bootstrapContainer).env.get('ALTO_ADMIN_PASSWORD');
+      assert.ok(password && password.length >= 16, 'the bootstrap Job has the generated admin password');
+      const auth = {
+        auth: {
+          identity: { methods: ['password'], password: { user: { name: config.bootstrap.admin_username, domain: { id: 'default' }, password } } },
+          scope: { project: { name: config.bootstrap.admin_project_name, domain: { id: 'default' } } },
+        },
+      };
+      const issued = await fetch(`http://127.0.0.1:${hostPort}/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(auth) });
+      const body = (await issued.json()) as { token?: { catalog?: { type: string; endpoints: { interface: string; url: string }[] }[]; roles?: { name: string }[] } };
+      assert.equal(issued.status, 201, JSON.stringify(body));
+      const token = issued.headers.get('x-subject-token');
+      assert.ok(token, 'X-Subject-Token');
+      assert.ok(body.token?.roles?.some((r) => r.name === 'admin'), 'the admin role on the admin project');
+      const identity = body.token?.catalog?.find((s) => s.type === 'identity');
+      assert.equal(identity?.endpoints.find((e) => e.interface === 'public')?.url, config.bootstrap.public_url, 'the catalog has the public URL of alto.yaml');
+      const validated = await fetch(`http://127.0.0.1:${hostPort}/v3/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': token } });
+      assert.equal(validated.status, 200, 'the token validates');
+      const wrong = await fetch(`http://127.0.0.1:${hostPort}/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auth: { ...auth.auth, identity: { ...auth.auth.identity, password: { user: { ...auth.auth.identity.password.user, password: `${password}x` } } } } }) });
+      assert.equal(wrong.status, 401, 'a wrong password is refused');
+      t.diagnostic(`token issued (201) and validated (200) for ${config.bootstrap.admin_username}; a wrong password gets 401`);
+
+      // the kubelet sends SIGTERM and waits terminationGracePeriodSeconds before SIGKILL
+      const grace = (spec.terminationGracePeriodSeconds ?? 30) * 1000;
+      const t0 = performance.now();
+      api.child.kill('SIGTERM');
+      const timer = setTimeout(() => api.child.kill('SIGKILL'), grace);
+      const exit = await api.exited;
+      clearTimeout(timer);
+      assert.equal(exit.signal, null, `exited by itself within the grace period, not killed:\n${exit.output}`);
+      assert.equal(exit.code, 0, `SIGTERM exit code:\n${exit.output}`);
+      t.diagnostic(`SIGTERM: exit 0 after ${Math.round(performance.now() - t0)} ms (grace ${grace / 1000} s)`);
+    } finally {
+      if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    }
+  });
+
+  test('the in-cluster names the processes were given all had a local stand-in', () => {
+    const services = objects.filter((o): o is K8sObject & IService => o.kind === 'Service').map((s) => s.metadata.name);
+    for (const key of endpoints.keys()) assert.ok(services.includes(key.split(':')[0] ?? ''), `${key} is a Service of the render`);
+    assert.ok(endpoints.has('postgres:5432'));
+  });
+});
