@@ -271,12 +271,22 @@ describe('deploy/kubernetes', { skip }, () => {
         }
       });
 
-      test('identity-api: probes on /healthz and /readyz at the port alto.yaml listens on, the Service and the Ingress reach it', () => {
+      test('identity-api: probes on /healthz and /readyz at the port alto.yaml listens on, the Service and the Ingress reach it', async () => {
         const objects = objectsOf(overlay);
         const { spec, container, deployment } = identityApiContainer(objects);
-        const { doc } = altoYaml(objects);
-        const identity = doc.identity as { api: { port: number; public_endpoint: string } };
-        const bootstrap = doc.bootstrap as { public_url: string };
+        // the effective config: alto.yaml with the container's env (an overlay may override keys there)
+        const dir = await mkdtemp(join(tmpdir(), 'alto-k8s-config-'));
+        const file = join(dir, 'alto.yaml');
+        await writeFile(file, altoYaml(objects).text);
+        const env = resolveEnv(objects, NAMESPACE, container, FIELDS('identity-api-0')).env;
+        const config = loadAltoConfig({ file, env: Object.fromEntries(env) });
+        const bootstrapJob = getObjectOrThrow<IJob>(objects, 'Job', 'identity-bootstrap');
+        const bootstrapContainer = bootstrapJob.spec?.template.spec?.containers[0];
+        assert.ok(bootstrapContainer);
+        const bootstrapEnv = resolveEnv(objects, NAMESPACE, bootstrapContainer, FIELDS('identity-bootstrap-0')).env;
+        const bootstrap = loadAltoConfig({ file, env: Object.fromEntries(bootstrapEnv) }).bootstrap;
+        await rm(dir, { recursive: true, force: true });
+        const identity = config.identity;
         assert.deepEqual(container.args, ['serve', 'identity-api', '--config', '/etc/alto/alto.yaml']);
         assert.equal(container.command, undefined, 'the image entrypoint (alto) runs');
         const probes = { startup: httpProbe(container.startupProbe), liveness: httpProbe(container.livenessProbe), readiness: httpProbe(container.readinessProbe) };
@@ -298,8 +308,8 @@ describe('deploy/kubernetes', { skip }, () => {
         const backend = rule?.http?.paths[0]?.backend.service;
         assert.equal(backend?.name, 'identity-api');
         assert.ok(service.spec?.ports?.some((p) => p.name === backend?.port?.name || p.port === backend?.port?.number), 'the Ingress names a Service port');
-        assert.equal(new URL(bootstrap.public_url).host, rule?.host, 'the catalog public URL is the Ingress host');
-        assert.equal(new URL(identity.api.public_endpoint).host, rule?.host, 'public_endpoint is the Ingress host');
+        assert.equal(new URL(bootstrap.public_url ?? '').host, rule?.host, 'the catalog public URL (bootstrap Job) is the Ingress host');
+        assert.equal(new URL(identity.api.public_endpoint ?? '').host, rule?.host, 'public_endpoint is the Ingress host');
       });
 
       test('every alto container loads its config (alto.yaml plus its rendered env) with the real loader, and reaches in-cluster Services', async () => {
