@@ -6,4 +6,7 @@ if (major < 22) {
   process.stderr.write(`alto: Node.js ${process.version} is too old; Altostratus needs Node.js 22 or newer. The ./alto launcher installs Node 24 into .tools/ by itself.\n`);
   process.exit(1);
 }
+// Compiled code is cached on disk (Node >= 22.1): later starts skip most of the parsing.
+const mod = await import('node:module');
+mod.enableCompileCache?.();
 await import('./cli.js');

@@ -8,10 +8,8 @@
 // both sides) can be declared.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
-import { createPool } from 'mysql2';
+import type { Pool as PgPool } from 'pg';
 import { parseConnectionUrl, redact, type Dialect } from './connection-url.js';
 
 export interface DatabaseOptions {
@@ -37,51 +35,74 @@ const PG_NUMERIC = 1700;
 export function openDatabase<DB>(opts: DatabaseOptions): Database<DB> {
   const target = parseConnectionUrl(opts.connection);
   let db: Kysely<DB>;
+  // Drivers load on first use: a process on SQLite never pays for pg or mysql2, and back.
   if (target.dialect === 'sqlite') {
-    if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
-    const raw = new SqliteDatabase(target.path);
-    // WAL lets readers run beside the writer; FULL makes every commit durable across power loss,
-    // NORMAL across a process crash (kill -9), which is what the embedded default must survive.
-    raw.pragma('journal_mode = WAL');
-    raw.pragma(`synchronous = ${(opts.sqlite_synchronous ?? 'full').toUpperCase()}`);
-    raw.pragma('foreign_keys = ON');
-    raw.pragma('busy_timeout = 5000');
-    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+    const path = target.path;
+    db = new Kysely<DB>({
+      dialect: new SqliteDialect({
+        database: async () => {
+          const { default: SqliteDatabase } = await import('better-sqlite3');
+          if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+          const raw = new SqliteDatabase(path);
+          // WAL lets readers run beside the writer; FULL makes every commit durable across power
+          // loss, NORMAL across a process crash (kill -9), which the embedded default must survive.
+          raw.pragma('journal_mode = WAL');
+          raw.pragma(`synchronous = ${(opts.sqlite_synchronous ?? 'full').toUpperCase()}`);
+          raw.pragma('foreign_keys = ON');
+          raw.pragma('busy_timeout = 5000');
+          return raw;
+        },
+      }),
+    });
   } else if (target.dialect === 'postgres') {
-    const pool = new pg.Pool({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      max: opts.max_pool_size ?? 5,
-      idleTimeoutMillis: 30_000,
-      maxLifetimeSeconds: opts.connection_recycle_time ?? 3600,
-      application_name: 'altostratus',
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-          // bigint columns hold epoch milliseconds and counters: well inside 2^53
-          if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
-          return pg.types.getTypeParser(oid, format ?? 'text') as (v: string) => unknown;
-        }) as typeof pg.types.getTypeParser,
-      },
+    const t = target;
+    db = new Kysely<DB>({
+      dialect: new PostgresDialect({
+        pool: async (): Promise<PgPool> => {
+          const { default: pg } = await import('pg');
+          return new pg.Pool({
+            host: t.host,
+            port: t.port,
+            user: t.user,
+            password: t.password,
+            database: t.database,
+            max: opts.max_pool_size ?? 5,
+            idleTimeoutMillis: 30_000,
+            maxLifetimeSeconds: opts.connection_recycle_time ?? 3600,
+            application_name: 'altostratus',
+            types: {
+              getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+                // bigint columns hold epoch milliseconds and counters: well inside 2^53
+                if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
+                return pg.types.getTypeParser(oid, format ?? 'text') as (v: string) => unknown;
+              }) as typeof pg.types.getTypeParser,
+            },
+          });
+        },
+      }),
     });
-    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   } else {
-    const pool = createPool({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      connectionLimit: opts.max_pool_size ?? 5,
-      charset: 'utf8mb4',
-      supportBigNumbers: true,
-      timezone: 'Z',
-      maxIdle: opts.max_pool_size ?? 5,
-      idleTimeout: 60_000,
+    const t = target;
+    db = new Kysely<DB>({
+      dialect: new MysqlDialect({
+        pool: async () => {
+          const { createPool } = await import('mysql2');
+          return createPool({
+            host: t.host,
+            port: t.port,
+            user: t.user,
+            password: t.password,
+            database: t.database,
+            connectionLimit: opts.max_pool_size ?? 5,
+            charset: 'utf8mb4',
+            supportBigNumbers: true,
+            timezone: 'Z',
+            maxIdle: opts.max_pool_size ?? 5,
+            idleTimeout: 60_000,
+          });
+        },
+      }),
     });
-    db = new Kysely<DB>({ dialect: new MysqlDialect({ pool }) });
   }
   return {
     db,
