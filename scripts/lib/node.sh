@@ -37,7 +37,7 @@ alto_ensure_node() {
   export npm_config_nodedir="$dir/node_modules/$pkg"
 }
 
-# alto_ensure_built ROOT: npm ci when the lockfile changed, tsc -b when a source changed.
+# alto_ensure_built ROOT: npm ci when the lockfile changed, tsc -b apps/cli when one of its sources changed.
 alto_ensure_built() {
   local root=$1 stamp=$1/.build-stamp
   if [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
@@ -45,10 +45,11 @@ alto_ensure_built() {
     (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { alto_log "npm ci failed; run 'npm ci' in $root to see why"; return 1; }
     rm -f "$stamp"
   fi
-  if [ ! -f "$stamp" ] || [ -n "$(cd "$root" && find packages services apps tests bench -newer "$stamp" \
+  # only what the alto command is built from: a half-edited test never stops ./alto
+  if [ ! -f "$stamp" ] || [ -n "$(cd "$root" && find packages services apps -newer "$stamp" \
         \( -name node_modules -o -name dist \) -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig*.json' \) -print -quit 2>/dev/null)" ]; then
     alto_log "building (tsc -b)"
-    (cd "$root" && node node_modules/typescript/bin/tsc -b) || { alto_log "build failed; fix the errors above or run 'npm run build'"; return 1; }
+    (cd "$root" && node node_modules/typescript/bin/tsc -b apps/cli) || { alto_log "build failed; fix the errors above or run 'npm run build'"; return 1; }
     touch "$stamp"
   fi
 }
