@@ -132,6 +132,8 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
   /** Service host:port (as written in the render) -> 127.0.0.1:port here. */
   const endpoints = new Map<string, string>();
   const notes: string[] = [];
+  /** The database and bus URLs each process was given, to show they reached the local stand-ins. */
+  const connections: { process: string; url: string }[] = [];
   const image = { entrypoint: [] as string[], workdir: '', env: new Map<string, string>() };
 
   const mapHosts = (text: string) => mapServiceHosts(text, endpoints, NAMESPACE);
@@ -152,6 +154,10 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     const finalEnv: Record<string, string> = Object.fromEntries(image.env);
     for (const [k, v] of env) finalEnv[k] = mapHosts(mapPaths(v, mounts));
     Object.assign(finalEnv, extraEnv);
+    for (const key of ['ALTO_IDENTITY__DATABASE__CONNECTION', 'ALTO_BUS__TRANSPORT_URL']) {
+      const url = finalEnv[key];
+      if (url !== undefined) connections.push({ process: `${workload.metadata.name}/${c.name}`, url });
+    }
     // Kubernetes: command replaces ENTRYPOINT, args replace CMD
     const entry = c.command ?? image.entrypoint;
     const argv = [...entry, ...(c.args ?? [])].map((a) => mapPaths(a, mounts));
@@ -392,9 +398,12 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     }
   });
 
-  test('the in-cluster names the processes were given all had a local stand-in', () => {
+  test('every database and bus URL the processes were given reached a local stand-in, not an in-cluster name', () => {
     const services = objects.filter((o): o is K8sObject & IService => o.kind === 'Service').map((s) => s.metadata.name);
     for (const key of endpoints.keys()) assert.ok(services.includes(key.split(':')[0] ?? ''), `${key} is a Service of the render`);
-    assert.ok(endpoints.has('postgres:5432'));
+    assert.ok(connections.length >= 8, `${connections.length} connection URLs`);
+    for (const { process, url } of connections) {
+      assert.ok(url === 'inprocess://' || /@127\.0\.0\.1:\d+\//.test(url), `${process}: ${url.replace(/:[^:@/]*@/, ':***@')}`);
+    }
   });
 });
