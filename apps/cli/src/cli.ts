@@ -11,6 +11,7 @@ import { renderTable, status } from './commands/status.js';
 import { fernetRotate, fernetSetup } from './commands/fernet.js';
 import { policySample } from './commands/policy.js';
 import { COMPONENTS } from './components.js';
+import { k8sSecrets } from './commands/k8s.js';
 
 const program = new Command('alto')
   .description('Altostratus: an OpenStack-compatible cloud (Keystone v3 today; Glance, Nova, Neutron, Cinder next).')
@@ -101,6 +102,16 @@ policy
   .argument('<service>', 'identity')
   .action((service: string) => {
     process.stdout.write(policySample(service));
+  });
+
+const k8s = program.command('k8s').description('Kubernetes deployment helpers (deploy/kubernetes)');
+k8s
+  .command('secrets')
+  .description("write an overlay's secret inputs (passwords, Erlang cookie, fernet keys) with fresh random values; existing ones are kept")
+  .argument('<overlay-dir>', 'e.g. deploy/kubernetes/overlays/single-node')
+  .option('--force', 'replace existing values too (invalidates every issued token and stored password)')
+  .action(async (dir: string, o: { force?: boolean }) => {
+    await k8sSecrets(dir, { force: o.force ?? false });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

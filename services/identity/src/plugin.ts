@@ -57,6 +57,8 @@ export interface Identity {
   runnable: Runnable;
   checks: ReadinessCheck[];
   bootstrap(input: BootstrapInput): Promise<BootstrapResult>;
+  /** Waits for notifications and invalidation broadcasts in flight; call before closing the bus. */
+  drain(): Promise<void>;
 }
 
 /** Keystone's wording for the errors the HTTP frame raises itself. */
@@ -81,11 +83,19 @@ class BusInvalidator implements Invalidator {
     this.bus = bus;
     this.log = log;
   }
+  private readonly inFlight = new Set<Promise<void>>();
   invalidate(reason: string): void {
     this.generation++;
-    this.bus.cast({ topic: 'identity-sync', fanout: true }, 'invalidate', { origin: this.origin, reason }).catch((err: unknown) => {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not tell other identity replicas to invalidate');
-    });
+    const p = this.bus
+      .cast({ topic: 'identity-sync', fanout: true }, 'invalidate', { origin: this.origin, reason })
+      .catch((err: unknown) => {
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not tell other identity replicas to invalidate');
+      })
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
   }
   peerInvalidated(): void {
     this.generation++;
@@ -178,14 +188,24 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   );
   instrumentHttp(app, deps.metrics);
 
+  /** Waits for notifications and invalidation broadcasts still being sent. */
+  const drain = async () => {
+    await notifier.drain();
+    await invalidator.drain();
+  };
   let sync: Subscription | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const runnable: Runnable = {
     name: 'identity-sync',
     async start() {
-      await revocations.load();
-      // warm the catalog so CADF events carry the observer id
-      await catalog.catalogFor(undefined, '');
+      // The database may not be migrated yet (db-sync runs beside us in Kubernetes): keep the
+      // process up with /readyz saying why, and read the revocation list as soon as it can be.
+      const warm = async () => {
+        await revocations.load();
+        await catalog.catalogFor(undefined, ''); // so CADF events carry the observer id
+      };
+      await warm().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'identity data not readable yet; retrying'));
       sync = await bus.serve(
         { topic: 'identity-sync', server: invalidator.origin },
         {
@@ -196,15 +216,24 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
           },
         },
       );
-      timer = setInterval(() => {
-        revocations.refresh().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'revocation refresh failed'));
-      }, 30_000);
-      timer.unref();
+      // re-read revocations every 30 s (every 2 s until the first read succeeds)
+      const tick = () => {
+        timer = setTimeout(() => {
+          (revocations.ready ? revocations.refresh() : warm())
+            .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'revocation refresh failed'))
+            .finally(() => {
+              if (!stopped) tick();
+            });
+        }, revocations.ready ? 30_000 : 2_000);
+        timer.unref();
+      };
+      tick();
     },
     async stop() {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
       await sync?.stop();
-      await notifier.drain();
+      await drain();
     },
   };
 
@@ -220,6 +249,13 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
     },
     { name: 'bus', check: async () => `${bus.transport} round trip ${(await bus.ping({ timeoutMs: 3000 })).toFixed(1)} ms` },
     {
+      name: 'revocation list',
+      check: async () => {
+        if (!revocations.ready) throw new Error('not loaded yet');
+        return `${revocations.list().length} events`;
+      },
+    },
+    {
       name: 'fernet keys',
       check: async () => {
         const k = await keys.keys();
@@ -234,6 +270,7 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
     runnable,
     checks,
     bootstrap: (input) => bootstrap(core, { resources, users, roles, catalog }, input),
+    drain,
   };
 }
 

@@ -65,7 +65,10 @@ test('every path it COPYs from the build context exists and is not excluded by .
 test('the entrypoint is the alto command the build produces (apps/cli dist/main.js from src/main.ts, its package bin)', () => {
   assert.ok(final);
   const entrypoint = execForm(lastOf(final, 'ENTRYPOINT'));
-  assert.deepEqual(entrypoint, ['node', '/opt/alto/apps/cli/dist/main.js']);
+  // the image runs node with the ./alto launcher's flags
+  const launcherFlags = /exec node ((?:--\S+ )*)"\$ROOT\/apps\/cli\/dist\/main\.js"/.exec(readFileSync(join(repoRoot, 'alto'), 'utf8'))?.[1]?.trim().split(' ').filter(Boolean) ?? [];
+  assert.deepEqual(entrypoint, ['node', ...launcherFlags, '/opt/alto/apps/cli/dist/main.js']);
+  assert.ok(launcherFlags.length > 0, 'the launcher passes node flags (checked so this test keeps reading them)');
   assert.equal(lastOf(final, 'WORKDIR')?.rest, '/opt/alto');
   assert.ok(build?.instructions.some((i) => i.keyword === 'WORKDIR' && i.rest === '/opt/alto'), 'built where it runs, so workspace links stay valid');
   const cli = JSON.parse(readFileSync(join(repoRoot, 'apps', 'cli', 'package.json'), 'utf8')) as { bin?: Record<string, string> };

@@ -14,13 +14,15 @@ export async function bootstrapCommand(sources: ConfigSources, opts: { adminPass
   const log = makeLogger(config, 'bootstrap');
   const bus = await openBus(config, log);
   const database = openIdentityDatabase(config);
+  let identity: Awaited<ReturnType<typeof createIdentity>> | undefined;
   try {
-    const identity = await createIdentity({ config: config.identity, database, bus, clock: systemClock, log, metrics: createMetricsRegistry('bootstrap') });
+    const id = await createIdentity({ config: config.identity, database, bus, clock: systemClock, log, metrics: createMetricsRegistry('bootstrap') });
+    identity = id;
     const url = identityUrl(config);
     await progress().step(
       'bootstrap',
       () =>
-        identity.bootstrap({
+        id.bootstrap({
           adminUsername: config.bootstrap.admin_username,
           adminPassword: password,
           adminProjectName: config.bootstrap.admin_project_name,
@@ -34,6 +36,8 @@ export async function bootstrapCommand(sources: ConfigSources, opts: { adminPass
       (r) => (r.created.length ? r.created.join(', ') : 'nothing to do'),
     );
   } finally {
+    // the bootstrap's cache invalidation must reach running replicas before the bus closes
+    await identity?.drain();
     await bus.close();
     await database.close();
   }

@@ -231,6 +231,7 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [400, 404],
       handler: async ({ body, req }) => {
         const e = body as Record<string, unknown>;
+        if (e.region_id === undefined && typeof e.region === 'string') await s.catalog.ensureLegacyRegion(e.region, callerOf(req));
         // Keystone turns a missing service or region into a 400: the request named something that is not there
         const created = await s.catalog
           .createEndpoint(
@@ -274,6 +275,7 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [400, 404],
       handler: async ({ params, body, req }) => {
         const e = body as Record<string, unknown>;
+        if (e.region_id === undefined && typeof e.region === 'string') await s.catalog.ensureLegacyRegion(e.region, callerOf(req));
         const region = (e.region_id ?? e.region) as string | undefined;
         const updated = await s.catalog.updateEndpoint(
           params.endpoint_id,

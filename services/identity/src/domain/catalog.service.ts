@@ -1,5 +1,5 @@
 // Regions, services and endpoints, and the catalog built from them for tokens.
-import { newHexId } from '@alto/kernel';
+import { ConflictError, newHexId } from '@alto/kernel';
 import { isUniqueViolation } from '@alto/db';
 import type { Endpoint, EndpointInterface, Extra, Region, Service } from './models.js';
 import { BadRequest, Conflict, EndpointNotFound, Forbidden, RegionNotFound, ServiceNotFound } from './errors.js';
@@ -170,6 +170,17 @@ export class CatalogService {
   private async checkRefs(serviceId: string, regionId: string | null): Promise<void> {
     if (!(await selectService(this.d.db, serviceId))) throw ServiceNotFound(serviceId);
     if (regionId && !(await selectRegion(this.d.db, regionId))) throw RegionNotFound(regionId);
+  }
+
+  /**
+   * A region named with the legacy `region` field (not `region_id`) is created when missing,
+   * as Keystone does for clients that still speak the v2 way.
+   */
+  async ensureLegacyRegion(regionId: string, caller: Caller | undefined): Promise<void> {
+    if (await selectRegion(this.d.db, regionId)) return;
+    await this.createRegion({ id: regionId }, caller).catch((err: unknown) => {
+      if (!(err instanceof ConflictError)) throw err; // created meanwhile by someone else
+    });
   }
 
   async createEndpoint(input: { interface: EndpointInterface; serviceId: string; regionId?: string | null; url: string; enabled?: boolean; extra?: Extra }, caller: Caller | undefined): Promise<Endpoint> {

@@ -1,6 +1,6 @@
 // Revocation events (OS-REVOKE): written to the database, mirrored in memory so that token
 // validation never queries for them, re-read periodically and on a peer's broadcast.
-import { newHexId } from '@alto/kernel';
+import { newHexId, ServiceUnavailableError } from '@alto/kernel';
 import type { CoreDeps } from './deps.js';
 import { insertRevocationEvent, pruneRevocationEvents, selectRevocationEvents, type RevocationEventRow } from '../store/revocation.repo.js';
 
@@ -44,6 +44,7 @@ export class RevocationService {
   private byAudit = new Map<string, RevocationEventRow>();
   private generic: RevocationEventRow[] = [];
   private readonly retentionMs: number;
+  private loaded = false;
 
   /** retentionMs: how long an event can matter (token lifetime plus the allow_expired window). */
   constructor(deps: CoreDeps, retentionMs: number) {
@@ -53,6 +54,11 @@ export class RevocationService {
 
   async load(): Promise<void> {
     this.index(await selectRevocationEvents(this.d.db, this.d.clock.nowMs() - this.retentionMs));
+    this.loaded = true;
+  }
+
+  get ready(): boolean {
+    return this.loaded;
   }
 
   private index(events: RevocationEventRow[]): void {
@@ -68,7 +74,9 @@ export class RevocationService {
     else this.generic.push(e);
   }
 
+  /** Throws until the events have been read once: an unknown revocation list must not pass tokens. */
   isRevoked(t: RevocableToken): boolean {
+    if (!this.loaded) throw new ServiceUnavailableError('The revocation list is not loaded yet (is the identity database migrated?).', 'identity.revocations_not_loaded');
     const a = t.auditIds[0];
     const byAudit = a === undefined ? undefined : this.byAudit.get(a);
     if (byAudit && eventMatches(byAudit, t)) return true;
@@ -111,5 +119,6 @@ export class RevocationService {
     const horizon = this.d.clock.nowMs() - this.retentionMs;
     await pruneRevocationEvents(this.d.db, horizon);
     this.index(await selectRevocationEvents(this.d.db, horizon));
+    this.loaded = true;
   }
 }
