@@ -49,6 +49,13 @@ export class ResourceService {
     this.d = deps;
   }
 
+  /** After an update: tokens depend on enabled flags; audit the change (and a disable). */
+  private updated(type: 'domain' | 'project', id: string, wasEnabled: boolean, isEnabled: boolean, caller: Caller): void {
+    if (wasEnabled !== isEnabled) this.d.invalidator.invalidate(`${type} ${id} enabled=${isEnabled}`);
+    this.d.notifier.resource('updated', type, id, caller.initiator);
+    if (wasEnabled && !isEnabled) this.d.notifier.resource('disabled', type, id, caller.initiator);
+  }
+
   // ---- domains ----------------------------------------------------------------------------
 
   async getDomainOrThrow(id: string, db: Db = this.d.db): Promise<Domain> {
@@ -86,13 +93,7 @@ export class ResourceService {
 
   async updateDomain(id: string, patch: ProjectPatch, caller: Caller): Promise<Domain> {
     const current = await this.getDomainOrThrow(id);
-    const next: Domain = {
-      ...current,
-      name: patch.name ?? current.name,
-      description: patch.description === undefined ? current.description : patch.description,
-      enabled: patch.enabled ?? current.enabled,
-      extra: patch.extra ? { ...current.extra, ...patch.extra } : current.extra,
-    };
+    const next: Domain = merged(current, patch);
     if (current.enabled && !next.enabled && (await selectProjectRows(this.d.db, { parentId: id, enabled: true, isDomain: false })).length) {
       throw Forbidden(`Cannot disable project ${id} since its subtree contains enabled projects.`, 'identity.subtree_enabled');
     }
@@ -102,9 +103,7 @@ export class ResourceService {
       if (isUniqueViolation(err)) throw Conflict('project', `it is not permitted to have two projects acting as domains with the same name: ${next.name}`);
       throw err;
     }
-    if (current.enabled !== next.enabled) this.d.invalidator.invalidate(`domain ${id} enabled=${next.enabled}`);
-    this.d.notifier.resource('updated', 'domain', id, caller.initiator);
-    if (current.enabled && !next.enabled) this.d.notifier.resource('disabled', 'domain', id, caller.initiator);
+    this.updated('domain', id, current.enabled, next.enabled, caller);
     return next;
   }
 
@@ -216,13 +215,7 @@ export class ResourceService {
       const d = await this.updateDomain(id, patch, caller);
       return { ...current, ...d };
     }
-    const next: Project = {
-      ...current,
-      name: patch.name ?? current.name,
-      description: patch.description === undefined ? current.description : patch.description,
-      enabled: patch.enabled ?? current.enabled,
-      extra: patch.extra ? { ...current.extra, ...patch.extra } : current.extra,
-    };
+    const next: Project = merged(current, patch);
     if (current.enabled && !next.enabled && (await selectProjectRows(this.d.db, { parentId: id, enabled: true, isDomain: false })).length) {
       throw Forbidden(`Cannot disable project ${id} since its subtree contains enabled projects.`, 'identity.subtree_enabled');
     }
@@ -232,9 +225,7 @@ export class ResourceService {
       if (isUniqueViolation(err)) throw Conflict('project', `it is not permitted to have two projects with either the same name or same id in the same domain: name is ${next.name}, project id ${next.id}`);
       throw err;
     }
-    if (current.enabled !== next.enabled) this.d.invalidator.invalidate(`project ${id} enabled=${next.enabled}`);
-    this.d.notifier.resource('updated', 'project', id, caller.initiator);
-    if (current.enabled && !next.enabled) this.d.notifier.resource('disabled', 'project', id, caller.initiator);
+    this.updated('project', id, current.enabled, next.enabled, caller);
     return next;
   }
 
@@ -254,4 +245,15 @@ export class ResourceService {
     this.d.invalidator.invalidate(`project ${id} deleted`);
     this.d.notifier.resource('deleted', 'project', id, caller.initiator);
   }
+}
+
+/** A patch applied to a domain or project: absent fields stay, extra attributes merge. */
+function merged<T extends Pick<Project, 'name' | 'description' | 'enabled' | 'extra'>>(current: T, patch: ProjectPatch): T {
+  return {
+    ...current,
+    name: patch.name ?? current.name,
+    description: patch.description === undefined ? current.description : patch.description,
+    enabled: patch.enabled ?? current.enabled,
+    extra: patch.extra ? { ...current.extra, ...patch.extra } : current.extra,
+  };
 }
