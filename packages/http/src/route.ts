@@ -2,7 +2,7 @@
 // four steps every handler takes: validated input, policy, one service call, a view.
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Static, TSchema } from 'typebox';
-import { ForbiddenError, InternalError, NotFoundError, UnauthorizedError, ValidationError, policyCredentials, type RequestContext } from '@alto/kernel';
+import { InternalError, NotFoundError, UnauthorizedError, ValidationError, policyCredentials, type RequestContext } from '@alto/kernel';
 import type { Authenticator } from './auth.js';
 import { compileCheck, type Validators } from './validation.js';
 import { inMicroversionRange } from './microversion.js';
@@ -148,9 +148,4 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: Rout
       },
     });
   }
-}
-
-/** For routes that must refuse without revealing why (Keystone hides existence behind 403). */
-export function forbidden(message?: string): ForbiddenError {
-  return new ForbiddenError(message);
 }

@@ -1,5 +1,5 @@
 // Identity's named errors, with Keystone's wording (keystone/exception.py) and stable codes.
-import { AltoError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '@alto/kernel';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '@alto/kernel';
 
 const nf = (code: string, message: string) => new NotFoundError(message, `identity.${code}`);
 
@@ -49,8 +49,4 @@ export function ExpectingToFind(attribute: string, target: string): ValidationEr
 
 export function BadRequest(message: string, code = 'identity.bad_request'): ValidationError {
   return new ValidationError(message, code);
-}
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof AltoError && err.kind === 'not_found';
 }
