@@ -46,8 +46,8 @@ alto_ensure_built() {
     rm -f "$stamp"
   fi
   # only what the alto command is built from: a half-edited test never stops ./alto
-  if [ ! -f "$stamp" ] || [ -n "$(cd "$root" && find packages services apps -newer "$stamp" \
-        \( -name node_modules -o -name dist \) -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig*.json' \) -print -quit 2>/dev/null)" ]; then
+  if [ ! -f "$stamp" ] || [ -n "$(cd "$root" && find packages services apps \( -name node_modules -o -name dist \) -prune -o \
+        -newer "$stamp" \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig*.json' \) -print -quit 2>/dev/null)" ]; then
     alto_log "building (tsc -b)"
     (cd "$root" && node node_modules/typescript/bin/tsc -b apps/cli) || { alto_log "build failed; fix the errors above or run 'npm run build'"; return 1; }
     touch "$stamp"

@@ -1,4 +1,5 @@
 // The `alto` command: its subcommands and how errors reach the user.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { AltoError } from '@alto/kernel';
 import { ConfigError } from '@alto/config';
@@ -13,7 +14,10 @@ import { policySample } from './commands/policy.js';
 import { COMPONENTS } from './components.js';
 import { k8sSecrets } from './commands/k8s.js';
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('alto')
+  .version(version, '-V, --version', 'print the version')
   .description('Altostratus: an OpenStack-compatible cloud (Keystone v3 today; Glance, Nova, Neutron, Cinder next).')
   .addHelpText(
     'after',
