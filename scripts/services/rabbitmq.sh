@@ -89,7 +89,7 @@ EOF
   amqp_open() { svc_pidfile_alive "$D/pid" && (exec 3<>/dev/tcp/127.0.0.1/"$RMQ_PORT") 2>/dev/null; }
   svc_wait 90 amqp_open || { tail -30 "$D/log/stdout.log" >&2; svc_die "AMQP port never opened"; }
   "$D/rabbitmqctl" -q await_startup --timeout 60 >/dev/null || { tail -30 "$D/log/stdout.log" >&2; svc_die "rabbit did not boot"; }
-  "$D/rabbitmqctl" -q authenticate_user "$RMQ_USER" "$RMQ_PASSWORD" >/dev/null || svc_die "user $RMQ_USER missing"
+  "$D/rabbitmqctl" -q authenticate_user -- "$RMQ_USER" "$RMQ_PASSWORD" >/dev/null || svc_die "user $RMQ_USER missing"
   svc_log "rabbitmq READY in $(svc_elapsed "$t0")s pid=$(cat "$D/pid") node=$RABBITMQ_NODENAME"
   echo "AMQP_URL=amqp://$RMQ_USER:$RMQ_PASSWORD@127.0.0.1:$RMQ_PORT/$RMQ_VHOST"
   echo "RABBITMQCTL=$D/rabbitmqctl"

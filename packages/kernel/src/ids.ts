@@ -1,5 +1,5 @@
 // Identifiers in the shapes OpenStack uses: Keystone's 32-hex ids, Nova/Cinder's dashed UUIDs, request ids.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 /** A Keystone-style id: a UUID4 without dashes (32 lowercase hex characters). */
 export function newHexId(): string {
@@ -26,4 +26,21 @@ export function isRequestId(value: string): boolean {
 const HEX32 = /^[0-9a-f]{32}$/;
 export function isHexId(value: string): boolean {
   return HEX32.test(value);
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A random password of letters and digits only (24 characters: about 142 bits). Nothing a shell,
+ * a URL, YAML or a command line (a leading "-") could misread.
+ */
+export function newPassword(length = 24): string {
+  let out = '';
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      // 248 = 4 * 62: bytes above it would favour the first letters
+      if (b < 248 && out.length < length) out += ALNUM[b % 62];
+    }
+  }
+  return out;
 }

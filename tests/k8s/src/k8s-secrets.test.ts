@@ -36,7 +36,7 @@ test('a first run writes every secret and two fernet keys, fresh, into private f
   assert.deepEqual([...values.keys()], OVERLAY_SECRETS.map((s) => s.key));
   for (const [k, v] of values) {
     // URL-, SQL- and env-file-safe, long enough
-    assert.match(v, k === 'rabbitmq-erlang-cookie' ? /^[A-Z0-9]{32,}$/ : /^[A-Za-z0-9_-]{24,}$/, k);
+    assert.match(v, k === 'rabbitmq-erlang-cookie' ? /^[A-Z0-9]{32,}$/ : /^[A-Za-z0-9]{24,}$/, k);
   }
   assert.equal(new Set(values.values()).size, values.size, 'every value differs');
   for (const name of FERNET_KEY_FILES) {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { generateFernetKey, loadKeyRepository } from '@alto/identity';
-import { ValidationError } from '@alto/kernel';
+import { newPassword, ValidationError } from '@alto/kernel';
 import { progress } from '../progress.js';
 
 /** One value of the overlay's `alto-secrets` Secret (deploy/kubernetes/overlays/<name>/secrets.env). */
@@ -15,11 +15,6 @@ export interface OverlaySecret {
   generate: () => string;
 }
 
-/** 144 bits in 24 base64url characters, as `alto up` makes its admin password. */
-function generatePassword(): string {
-  return randomBytes(18).toString('base64url');
-}
-
 /** Erlang reads the cookie as an atom: letters and digits only, as rabbitmq-server makes them. */
 function generateErlangCookie(): string {
   return randomBytes(24).toString('hex').toUpperCase();
@@ -27,16 +22,16 @@ function generateErlangCookie(): string {
 
 /**
  * Every overlay gets the same keys; an overlay ignores the ones it does not use (single-node has
- * no Galera). Passwords are base64url (generatePassword), so they are safe unescaped in the
+ * no Galera). Passwords are letters and digits (newPassword), so they are safe unescaped in the
  * connection URLs the pods compose with $(VAR) expansion, in SQL literals, my.cnf and env files.
  */
 export const OVERLAY_SECRETS: readonly OverlaySecret[] = [
-  { key: 'admin-password', usedBy: 'the admin user created by the bootstrap Job (ALTO_ADMIN_PASSWORD)', generate: generatePassword },
-  { key: 'identity-db-password', usedBy: 'the identity database user (PostgreSQL role or MariaDB user)', generate: generatePassword },
-  { key: 'db-root-password', usedBy: 'the database superuser (postgres, or MariaDB root)', generate: generatePassword },
-  { key: 'rabbitmq-password', usedBy: 'the RabbitMQ user the bus logs in as', generate: generatePassword },
+  { key: 'admin-password', usedBy: 'the admin user created by the bootstrap Job (ALTO_ADMIN_PASSWORD)', generate: () => newPassword() },
+  { key: 'identity-db-password', usedBy: 'the identity database user (PostgreSQL role or MariaDB user)', generate: () => newPassword() },
+  { key: 'db-root-password', usedBy: 'the database superuser (postgres, or MariaDB root)', generate: () => newPassword() },
+  { key: 'rabbitmq-password', usedBy: 'the RabbitMQ user the bus logs in as', generate: () => newPassword() },
   { key: 'rabbitmq-erlang-cookie', usedBy: 'RabbitMQ members and its CLI tools, to talk to each other', generate: generateErlangCookie },
-  { key: 'galera-sst-password', usedBy: 'MariaDB Galera state transfers (ha overlay only)', generate: generatePassword },
+  { key: 'galera-sst-password', usedBy: 'MariaDB Galera state transfers (ha overlay only)', generate: () => newPassword() },
 ];
 
 /** Keystone's layout: 0 is the staged key, the highest number the primary. Two, so that rotation has a key to promote. */

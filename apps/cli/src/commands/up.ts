@@ -6,6 +6,7 @@ import { InProcessBroker } from '@alto/bus';
 import { migrateToLatest } from '@alto/db';
 import { identityMigrations, setupKeyRepository, type BootstrapInput } from '@alto/identity';
 import { exitOnSignals } from '@alto/runtime';
+import { newPassword } from '@alto/kernel';
 import { identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
 import { Manager, addIdentityApi, makeLogger, openBus } from '../components.js';
 import { progress } from '../progress.js';
@@ -13,11 +14,6 @@ import { CLOUD_NAME, readSavedPassword, writeClientConfig } from '../client-conf
 
 export interface UpOptions extends ConfigSources {
   quiet?: boolean;
-}
-
-/** A password that is easy to paste and hard to guess: 24 base64url characters (144 bits). */
-export function generatePassword(): string {
-  return randomBytes(18).toString('base64url');
 }
 
 export async function up(opts: UpOptions): Promise<void> {
@@ -42,7 +38,7 @@ export async function up(opts: UpOptions): Promise<void> {
   );
 
   const explicit = process.env.ALTO_ADMIN_PASSWORD;
-  const password = explicit ?? readSavedPassword(config.data_dir) ?? generatePassword();
+  const password = explicit ?? readSavedPassword(config.data_dir) ?? newPassword();
   const url = identityUrl(config);
   const input: BootstrapInput = {
     adminUsername: config.bootstrap.admin_username,
