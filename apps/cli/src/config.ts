@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import { BusSection, CacheSection, LogSection, loadConfig } from '@alto/config';
-import { IdentitySection } from '@alto/identity';
+import { IdentitySection, type BootstrapInput } from '@alto/identity';
 
 export const BootstrapSection = Type.Object(
   {
@@ -57,4 +57,20 @@ export function identityUrl(config: AltoConfig): string {
   if (config.identity.api.public_endpoint) return config.identity.api.public_endpoint.replace(/\/+$/, '');
   const host = config.identity.api.host === '0.0.0.0' || config.identity.api.host === '::' ? '127.0.0.1' : config.identity.api.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.identity.api.port}`;
+}
+
+/** What `alto bootstrap` and the first `alto up` create; unset internal/admin URLs follow the public one. */
+export function bootstrapInputOf(config: AltoConfig, adminPassword: string): BootstrapInput {
+  const publicUrl = config.bootstrap.public_url ?? `${identityUrl(config)}/v3/`;
+  return {
+    adminUsername: config.bootstrap.admin_username,
+    adminPassword,
+    adminProjectName: config.bootstrap.admin_project_name,
+    serviceProjectName: config.bootstrap.service_project_name,
+    regionId: config.bootstrap.region_id,
+    serviceName: 'keystone',
+    publicUrl,
+    internalUrl: config.bootstrap.internal_url ?? publicUrl,
+    adminUrl: config.bootstrap.admin_url ?? publicUrl,
+  };
 }

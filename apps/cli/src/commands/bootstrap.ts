@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { systemClock, ValidationError } from '@alto/kernel';
 import { createIdentity } from '@alto/identity';
 import { createMetricsRegistry } from '@alto/runtime';
-import { identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { bootstrapInputOf, loadAltoConfig, type ConfigSources } from '../config.js';
 import { makeLogger, openBus, openIdentityDatabase } from '../components.js';
 import { progress } from '../progress.js';
 
@@ -18,21 +18,9 @@ export async function bootstrapCommand(sources: ConfigSources, opts: { adminPass
   try {
     const id = await createIdentity({ config: config.identity, database, bus, clock: systemClock, log, metrics: createMetricsRegistry('bootstrap') });
     identity = id;
-    const url = identityUrl(config);
     await progress().step(
       'bootstrap',
-      () =>
-        id.bootstrap({
-          adminUsername: config.bootstrap.admin_username,
-          adminPassword: password,
-          adminProjectName: config.bootstrap.admin_project_name,
-          serviceProjectName: config.bootstrap.service_project_name,
-          regionId: config.bootstrap.region_id,
-          serviceName: 'keystone',
-          publicUrl: config.bootstrap.public_url ?? `${url}/v3/`,
-          internalUrl: config.bootstrap.internal_url ?? config.bootstrap.public_url ?? `${url}/v3/`,
-          adminUrl: config.bootstrap.admin_url ?? config.bootstrap.public_url ?? `${url}/v3/`,
-        }),
+      () => id.bootstrap(bootstrapInputOf(config, password)),
       (r) => (r.created.length ? r.created.join(', ') : 'nothing to do'),
     );
   } finally {

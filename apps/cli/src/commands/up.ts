@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InProcessBroker } from '@alto/bus';
 import { migrateToLatest } from '@alto/db';
-import { identityMigrations, setupKeyRepository, type BootstrapInput } from '@alto/identity';
+import { identityMigrations, setupKeyRepository } from '@alto/identity';
 import { exitOnSignals } from '@alto/runtime';
 import { newPassword } from '@alto/kernel';
-import { identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { bootstrapInputOf, identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
 import { Manager, addIdentityApi, makeLogger, openBus } from '../components.js';
 import { progress } from '../progress.js';
 import { CLOUD_NAME, readSavedPassword, writeClientConfig } from '../client-config.js';
@@ -40,17 +40,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const explicit = process.env.ALTO_ADMIN_PASSWORD;
   const password = explicit ?? readSavedPassword(config.data_dir) ?? newPassword();
   const url = identityUrl(config);
-  const input: BootstrapInput = {
-    adminUsername: config.bootstrap.admin_username,
-    adminPassword: password,
-    adminProjectName: config.bootstrap.admin_project_name,
-    serviceProjectName: config.bootstrap.service_project_name,
-    regionId: config.bootstrap.region_id,
-    serviceName: 'keystone',
-    publicUrl: config.bootstrap.public_url ?? `${url}/v3/`,
-    internalUrl: config.bootstrap.internal_url ?? `${url}/v3/`,
-    adminUrl: config.bootstrap.admin_url ?? `${url}/v3/`,
-  };
+  const input = bootstrapInputOf(config, password);
   // Bootstrap checks the admin password (a deliberate slow hash); skip it when nothing changed.
   const stamp = join(config.data_dir, '.bootstrap');
   const [salt = randomBytes(16).toString('hex'), done] = existsSync(stamp) ? readFileSync(stamp, 'utf8').split('\n') : [];
