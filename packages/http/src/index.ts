@@ -7,4 +7,5 @@ export * from './auth.js';
 export * from './microversion.js';
 export * from './pagination.js';
 export * from './urls.js';
+export * from './versions.js';
 export * from './py-repr.js';

@@ -147,7 +147,7 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const catalog = new CatalogService(core);
   const retentionMs = (config.token.expiration + config.token.allow_expired_window) * 1000;
   const revocations = new RevocationService(core, retentionMs);
-  const tokens = new TokensService(core, { formatter, resources, users, roles, revocations }, {
+  const tokens = new TokensService(core, { formatter, keys, resources, users, roles, revocations }, {
     expiration: config.token.expiration,
     allowExpiredWindow: config.token.allow_expired_window,
     cacheEntries: config.token.cache_entries,

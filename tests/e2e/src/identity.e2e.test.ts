@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openDatabase } from '@alto/db';
-import { modes, startCloud, type Cloud } from './cloud.js';
-import { HAVE_OPENSTACK, openstack, openstackJson, python } from './openstack.js';
+import { spawnSync } from 'node:child_process';
+import { ALTO, HAVE_OPENSTACK, modes, openstack, openstackJson, python, startCloud, type Cloud } from '@alto/testing';
 
 interface Row {
   [k: string]: unknown;
@@ -129,6 +129,20 @@ print(json.dumps({
     });
 
     if (m.mode === 'embedded') {
+      test('alto fernet rotate while the cloud runs: existing tokens keep working, new ones too', async () => {
+        const before = await adminToken(c);
+        const r = spawnSync(process.execPath, [ALTO, 'fernet', 'rotate'], { env: { ...process.env, ALTO_DATA_DIR: c.dataDir }, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, /key 2 is now primary/);
+        // the server re-reads the repository within seconds; both tokens must validate throughout
+        for (let i = 0; i < 7; i++) {
+          const after = await adminToken(c);
+          const check = await fetch(`${c.url}/v3/auth/tokens`, { headers: { 'x-auth-token': after, 'x-subject-token': before } });
+          assert.equal(check.status, 200);
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+      });
+
       test('a restart keeps everything', async () => {
         const projects = openstackJson<Row[]>(c.osEnv, ['project', 'list']).map((p) => p.Name).sort();
         await c.kill('SIGTERM');

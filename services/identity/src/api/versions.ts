@@ -1,18 +1,12 @@
 // Version discovery: GET / (300 Multiple Choices) and GET /v3.
-import { defineRoute, type AnyRoute } from '@alto/http';
+import { defineRoute, versionEntry, type AnyRoute } from '@alto/http';
 import type { FastifyRequest } from 'fastify';
 import { baseUrl, type Frame } from './common.js';
 
-/** The date Keystone has advertised for v3.14 (its last identity API minor version). */
-const V3 = { id: 'v3.14', status: 'stable', updated: '2020-04-07T00:00:00Z' };
+/** Keystone's identity API v3.14, as upstream advertises it. */
+const V3 = { id: 'v3.14', status: 'stable', updated: '2020-04-07T00:00:00Z', path: '/v3/', mediaType: 'application/vnd.openstack.identity-v3+json' };
 
-function v3(req: FastifyRequest, frame: Frame) {
-  return {
-    ...V3,
-    links: [{ rel: 'self', href: `${baseUrl(req, frame)}/v3/` }],
-    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
-  };
-}
+const v3 = (req: FastifyRequest, frame: Frame) => versionEntry(baseUrl(req, frame), V3);
 
 export function versionRoutes(frame: Frame): AnyRoute[] {
   return [
@@ -23,7 +17,11 @@ export function versionRoutes(frame: Frame): AnyRoute[] {
       policy: null,
       status: 300,
       errors: [],
-      handler: async ({ req }) => ({ versions: { values: [v3(req, frame)] } }),
+      handler: async ({ req, reply }) => {
+        // upstream points the client at the only version
+        void reply.header('location', `${baseUrl(req, frame)}/v3/`);
+        return { versions: { values: [v3(req, frame)] } };
+      },
     }),
     defineRoute({
       method: 'GET',

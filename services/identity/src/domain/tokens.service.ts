@@ -5,6 +5,8 @@ import { LRUCache } from 'lru-cache';
 import { UnauthorizedError } from '@alto/kernel';
 import type { AuthContext } from '@alto/http';
 import type { TokenFormatter, TokenPayload, ParsedToken } from '../crypto/token-formatter.js';
+import type { FernetKeySource } from '../crypto/key-repository.js';
+import type { FernetKey } from '../crypto/fernet.js';
 import { newAuditId } from '../crypto/token-formatter.js';
 import type { Scope } from './models.js';
 import { TokenInvalid, TokenUnrecognized } from './errors.js';
@@ -43,12 +45,15 @@ export interface TokenSettings {
 
 interface CacheEntry {
   generation: number;
+  /** The key set the token was checked against: a rotation that purges its key ends it. */
+  keys: readonly FernetKey[];
   data: TokenData;
 }
 
 export class TokensService {
   private readonly d: CoreDeps;
   private readonly formatter: TokenFormatter;
+  private readonly keys: FernetKeySource;
   private readonly resources: ResourceService;
   private readonly users: UsersService;
   private readonly roles: RolesService;
@@ -58,11 +63,12 @@ export class TokensService {
 
   constructor(
     deps: CoreDeps,
-    services: { formatter: TokenFormatter; resources: ResourceService; users: UsersService; roles: RolesService; revocations: RevocationService },
+    services: { formatter: TokenFormatter; keys: FernetKeySource; resources: ResourceService; users: UsersService; roles: RolesService; revocations: RevocationService },
     settings: TokenSettings,
   ) {
     this.d = deps;
     this.formatter = services.formatter;
+    this.keys = services.keys;
     this.resources = services.resources;
     this.users = services.users;
     this.roles = services.roles;
@@ -79,8 +85,9 @@ export class TokensService {
     const auditIds = [newAuditId(), ...(req.parentAuditIds ? [req.parentAuditIds[req.parentAuditIds.length - 1]!] : [])];
     const payload: TokenPayload = { userId: req.userId, methods: req.methods, scope: toTokenScope(req.scope), expiresAt, auditIds };
     const id = await this.formatter.create(payload);
+    const keys = await this.keys.keys();
     const data = await this.build({ ...payload, issuedAt: new Date(Math.floor(now / 1000) * 1000), payloadVersion: 0 }, id, 'issue');
-    this.cache.set(id, { generation: this.d.invalidator.generation, data });
+    this.cache.set(id, { generation: this.d.invalidator.generation, keys, data });
     return data;
   }
 
@@ -91,8 +98,9 @@ export class TokensService {
   async validate(id: string, opts: { allowExpired?: boolean } = {}): Promise<TokenData> {
     const now = this.d.clock.nowMs();
     const graceMs = opts.allowExpired ? this.settings.allowExpiredWindow * 1000 : 0;
+    const keys = await this.keys.keys();
     const hit = this.cache.get(id);
-    if (hit && hit.generation === this.d.invalidator.generation) {
+    if (hit && hit.generation === this.d.invalidator.generation && hit.keys === keys) {
       if (hit.data.expiresAt.getTime() + graceMs <= now) throw TokenInvalid();
       if (this.revocations.isRevoked(revocable(hit.data))) throw TokenInvalid();
       return hit.data;
@@ -107,7 +115,7 @@ export class TokensService {
     const generation = this.d.invalidator.generation;
     const data = await this.build(parsed, id, 'validate');
     if (this.revocations.isRevoked(revocable(data))) throw TokenInvalid();
-    this.cache.set(id, { generation, data });
+    this.cache.set(id, { generation, keys, data });
     return data;
   }
 

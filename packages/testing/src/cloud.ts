@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { scratchDatabase, type ScratchDatabase } from '@alto/db/testing';
 
+// packages/testing/dist -> the checkout
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const ALTO = join(ROOT, 'apps/cli/dist/main.js');
 
