@@ -5,7 +5,7 @@ import type { IdentityServices } from '../services.js';
 import type { EndpointInterface } from '../domain/models.js';
 import { AltoError } from '@alto/kernel';
 import { BadRequest, ExpectingToFind } from '../domain/errors.js';
-import { Bool, Description, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, tokenCredentials, type Frame } from './common.js';
+import { Bool, Description, Name255, PathId, baseUrl, callerOf, collection, nullable, filtersOf, tokenCredentials, type Frame } from './common.js';
 import { endpointView, regionView, serviceView } from './views.js';
 import { extraOf } from './domains.js';
 
@@ -51,7 +51,7 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [],
       handler: async ({ req, query }) => {
         const q = query as Record<string, unknown>;
-        const regions = await s.catalog.listRegions(queryStr(q.parent_region_id) !== undefined ? { parentRegionId: queryStr(q.parent_region_id)! } : {});
+        const regions = await s.catalog.listRegions(filtersOf(q, { parent_region_id: 'parentRegionId' }));
         const b = baseUrl(req, frame);
         return collection('regions', regions.map((r) => regionView(r, b)), req, frame);
       },
@@ -138,7 +138,7 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [],
       handler: async ({ req, query }) => {
         const q = query as Record<string, unknown>;
-        const services = await s.catalog.listServices({ ...(queryStr(q.type) !== undefined ? { type: queryStr(q.type)! } : {}), ...(queryStr(q.name) !== undefined ? { name: queryStr(q.name)! } : {}) });
+        const services = await s.catalog.listServices(filtersOf(q, { type: 'type', name: 'name' }));
         const b = baseUrl(req, frame);
         return collection('services', services.map((x) => serviceView(x, b)), req, frame);
       },
@@ -210,11 +210,7 @@ export function catalogRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [],
       handler: async ({ req, query }) => {
         const q = query as Record<string, unknown>;
-        const endpoints = await s.catalog.listEndpoints({
-          ...(queryStr(q.interface) !== undefined ? { interface: queryStr(q.interface)! } : {}),
-          ...(queryStr(q.service_id) !== undefined ? { serviceId: queryStr(q.service_id)! } : {}),
-          ...(queryStr(q.region_id) !== undefined ? { regionId: queryStr(q.region_id)! } : {}),
-        });
+        const endpoints = await s.catalog.listEndpoints(filtersOf(q, { interface: 'interface', service_id: 'serviceId', region_id: 'regionId' }));
         const b = baseUrl(req, frame);
         return collection('endpoints', endpoints.map((e) => endpointView(e, b)), req, frame);
       },

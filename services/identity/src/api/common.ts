@@ -45,6 +45,28 @@ export function queryBool(v: unknown): boolean | undefined {
   return !['0', 'false', 'False'].includes(typeof v === 'string' ? v : JSON.stringify(v));
 }
 
+/**
+ * The list filters a request gave, renamed to the domain's names; filters not given are left out,
+ * so a repository sees only what was asked. `enabled` and other booleans read as Keystone reads them.
+ */
+export function filtersOf<S extends string, B extends string = never>(
+  query: unknown,
+  strings: Record<string, S>,
+  booleans: Record<string, B> = {},
+): Partial<Record<S, string>> & Partial<Record<B, boolean>> {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const out: Record<string, string | boolean> = {};
+  for (const [param, name] of Object.entries(strings)) {
+    const v = queryStr(q[param]);
+    if (v !== undefined) out[name] = v;
+  }
+  for (const [param, name] of Object.entries(booleans)) {
+    const v = queryBool(q[param]);
+    if (v !== undefined) out[name] = v;
+  }
+  return out as Partial<Record<S, string>> & Partial<Record<B, boolean>>;
+}
+
 /** `?name=x` as a string, ignoring repeated parameters' extras. */
 export function queryStr(v: unknown): string | undefined {
   if (Array.isArray(v)) return queryStr(v[0]);

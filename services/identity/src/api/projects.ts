@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
 import { BadRequest, Forbidden } from '../domain/errors.js';
-import { Bool, Description, IdString, ImmutableOptions, Name64, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, type Frame } from './common.js';
+import { Bool, Description, IdString, ImmutableOptions, Name64, PathId, baseUrl, callerOf, collection, nullable, queryBool, filtersOf, tokenCredentials, type Frame } from './common.js';
 import { projectView } from './views.js';
 import { extraOf } from './domains.js';
 import type { Project } from '../domain/models.js';
@@ -48,10 +48,7 @@ export function projectRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         const isDomain = queryBool(q.is_domain) ?? false;
         let projects = await s.resources.listProjects({
           isDomain,
-          ...(queryStr(q.domain_id) !== undefined ? { domainId: queryStr(q.domain_id)! } : {}),
-          ...(queryStr(q.name) !== undefined ? { name: queryStr(q.name)! } : {}),
-          ...(queryBool(q.enabled) !== undefined ? { enabled: queryBool(q.enabled)! } : {}),
-          ...(queryStr(q.parent_id) !== undefined ? { parentId: queryStr(q.parent_id)! } : {}),
+          ...filtersOf(q, { domain_id: 'domainId', name: 'name', parent_id: 'parentId' }, { enabled: 'enabled' }),
         });
         if (ctx.domainId) projects = projects.filter((p) => p.domainId === ctx.domainId);
         const base = baseUrl(req, frame);

@@ -2,7 +2,7 @@
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
-import { Description, IdString, ImmutableOptions, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, tokenCredentials, type Frame } from './common.js';
+import { Description, IdString, ImmutableOptions, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, filtersOf, tokenCredentials, type Frame } from './common.js';
 import { roleRefView, roleView } from './views.js';
 import { extraOf } from './domains.js';
 import type { Role } from '../domain/models.js';
@@ -42,7 +42,7 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [],
       handler: async ({ req, query }) => {
         const q = query as Record<string, unknown>;
-        const roles = await s.roles.listRoles({ ...(queryStr(q.name) !== undefined ? { name: queryStr(q.name)! } : {}), domainId: queryStr(q.domain_id) ?? null });
+        const roles = await s.roles.listRoles({ ...filtersOf(q, { name: 'name' }), domainId: queryStr(q.domain_id) ?? null });
         const base = baseUrl(req, frame);
         return collection('roles', roles.map((r) => roleView(r, base)), req, frame);
       },

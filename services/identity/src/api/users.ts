@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
 import { BadRequest } from '../domain/errors.js';
-import { Bool, Description, IdString, Name255, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, type Frame } from './common.js';
+import { Bool, Description, IdString, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, filtersOf, tokenCredentials, type Frame } from './common.js';
 import { projectView, userView } from './views.js';
 import { extraOf } from './domains.js';
 import type { User } from '../domain/models.js';
@@ -58,8 +58,7 @@ export function userRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         const domainId = queryStr(q.domain_id) ?? ctx.domainId;
         let users = await s.users.listUsers({
           ...(domainId !== undefined ? { domainId } : {}),
-          ...(queryStr(q.name) !== undefined ? { name: queryStr(q.name)! } : {}),
-          ...(queryBool(q.enabled) !== undefined ? { enabled: queryBool(q.enabled)! } : {}),
+          ...filtersOf(q, { name: 'name' }, { enabled: 'enabled' }),
         });
         if (ctx.domainId) users = users.filter((u) => u.domainId === ctx.domainId);
         const base = baseUrl(req, frame);
