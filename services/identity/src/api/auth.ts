@@ -86,36 +86,29 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         return render(token, wantsCatalog(query));
       },
     }),
-    defineRoute({
-      method: 'GET',
-      url: '/v3/auth/tokens',
-      policy: 'identity:validate_token',
-      query: TokenQuery,
-      target: ({ req, query }) => subjectTarget(req, queryBool(query.allow_expired) === true),
-      credentials: tokenCredentials,
-      errors: [404],
-      handler: async ({ req, reply, query }) => {
-        const id = subjectToken(req);
-        const t = await s.tokens.validate(id, { allowExpired: queryBool(query.allow_expired) === true });
-        void reply.header('x-subject-token', id);
-        return render(t, wantsCatalog(query));
-      },
-    }),
-    defineRoute({
-      method: 'HEAD',
-      url: '/v3/auth/tokens',
-      policy: 'identity:check_token',
-      query: TokenQuery,
-      target: ({ req, query }) => subjectTarget(req, queryBool(query.allow_expired) === true),
-      credentials: tokenCredentials,
-      errors: [404],
-      handler: async ({ req, reply, query }) => {
-        const id = subjectToken(req);
-        await s.tokens.validate(id, { allowExpired: queryBool(query.allow_expired) === true });
-        void reply.header('x-subject-token', id);
-        return undefined;
-      },
-    }),
+    // validate (GET, with the token document) and check (HEAD): same steps, own policy names
+    ...(
+      [
+        ['GET', 'identity:validate_token'],
+        ['HEAD', 'identity:check_token'],
+      ] as const
+    ).map(([method, policy]) =>
+      defineRoute({
+        method,
+        url: '/v3/auth/tokens',
+        policy,
+        query: TokenQuery,
+        target: ({ req, query }) => subjectTarget(req, queryBool(query.allow_expired) === true),
+        credentials: tokenCredentials,
+        errors: [404],
+        handler: async ({ req, reply, query }) => {
+          const id = subjectToken(req);
+          const t = await s.tokens.validate(id, { allowExpired: queryBool(query.allow_expired) === true });
+          void reply.header('x-subject-token', id);
+          return method === 'GET' ? render(t, wantsCatalog(query)) : undefined;
+        },
+      }),
+    ),
     defineRoute({
       method: 'DELETE',
       url: '/v3/auth/tokens',
