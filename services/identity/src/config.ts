@@ -24,6 +24,8 @@ export const IdentitySection = Type.Object(
         allow_expired_window: Type.Integer({ minimum: 0, default: 172800 }),
         /** Validated tokens kept in memory. */
         cache_entries: Type.Integer({ minimum: 0, default: 50000 }),
+        /** A scoped token may be exchanged for a token of another scope. */
+        allow_rescope_scoped_token: Type.Boolean({ default: true }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -41,6 +43,79 @@ export const IdentitySection = Type.Object(
         /** Algorithm-specific cost; unset = Keystone's default for the algorithm (bcrypt 12). */
         password_hash_rounds: Type.Optional(Type.Integer({ minimum: 1 })),
         max_password_length: Type.Integer({ minimum: 1, default: 4096 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [security_compliance]: PCI-DSS style account and password rules. */
+    security_compliance: Type.Object(
+      {
+        /** Days without authenticating after which a user is disabled; unset = never. */
+        disable_user_account_days_inactive: Type.Optional(Type.Integer({ minimum: 1 })),
+        /** Failed password attempts before the user is locked; unset = no lockout. */
+        lockout_failure_attempts: Type.Optional(Type.Integer({ minimum: 1 })),
+        /** Seconds a lockout lasts; unset with lockout_failure_attempts = until an admin re-enables the user. */
+        lockout_duration: Type.Integer({ minimum: 1, default: 1800 }),
+        /** Days a password stays valid; unset = forever. */
+        password_expires_days: Type.Optional(Type.Integer({ minimum: 1 })),
+        /** How many previous passwords a new one may not repeat (1 = only differs from the current). */
+        unique_last_password_count: Type.Integer({ minimum: 0, default: 0 }),
+        /** Days a user must keep a password before changing it again. */
+        minimum_password_age: Type.Integer({ minimum: 0, default: 0 }),
+        password_regex: Type.Optional(Type.String()),
+        password_regex_description: Type.Optional(Type.String()),
+        change_password_upon_first_use: Type.Boolean({ default: false }),
+        /** Tell the user which rule a refused password broke. */
+        report_invalid_password_hint: Type.Boolean({ default: true }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [credential]: credential blobs are encrypted with their own Fernet keys. */
+    credential: Type.Object(
+      {
+        key_repository: Type.String({ default: '${data_dir}/credential-keys' }),
+        /** Seconds an EC2 signature's timestamp stays acceptable. */
+        auth_ttl: Type.Integer({ minimum: 1, default: 900 }),
+        /** Credentials per user; -1 = unlimited. */
+        user_limit: Type.Integer({ minimum: -1, default: -1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [trust]. */
+    trust: Type.Object(
+      {
+        allow_redelegation: Type.Boolean({ default: false }),
+        max_redelegation_count: Type.Integer({ minimum: 0, default: 3 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [application_credential]. */
+    application_credential: Type.Object(
+      {
+        /** Application credentials per user; -1 = unlimited. */
+        user_limit: Type.Integer({ minimum: -1, default: -1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [unified_limit]. */
+    unified_limit: Type.Object(
+      {
+        enforcement_model: Type.Union([Type.Literal('flat'), Type.Literal('strict_two_level')], { default: 'flat' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [oauth1]: lifetimes of OAuth1 request and access tokens, seconds. */
+    oauth1: Type.Object(
+      {
+        request_token_duration: Type.Integer({ minimum: 0, default: 28800 }),
+        access_token_duration: Type.Integer({ minimum: 0, default: 86400 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [assignment]. */
+    assignment: Type.Object(
+      {
+        /** Roles that may never be implied by another. */
+        prohibited_implied_role: Type.Array(Type.String(), { default: ['admin'] }),
       },
       { additionalProperties: false, default: {} },
     ),

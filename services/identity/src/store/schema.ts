@@ -103,6 +103,182 @@ export interface RevocationEventTable {
   audit_chain_id: string | null;
 }
 
+export interface GroupTable {
+  id: string;
+  domain_id: string;
+  name: string;
+  description: string | null;
+  extra: string;
+}
+
+export interface UserGroupMembershipTable {
+  user_id: string;
+  group_id: string;
+}
+
+export interface ProjectTagTable {
+  project_id: string;
+  name: string;
+}
+
+export interface DomainConfigTable {
+  domain_id: string;
+  group: string;
+  option: string;
+  /** JSON. */
+  value: string;
+  sensitive: number;
+}
+
+export interface ApplicationCredentialTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  description: string | null;
+  user_id: string;
+  project_id: string | null;
+  system: string | null;
+  expires_at: number | null;
+  unrestricted: number;
+  created_at: number;
+}
+
+export interface ApplicationCredentialRoleTable {
+  application_credential_id: string;
+  role_id: string;
+}
+
+export interface AccessRuleTable {
+  id: string;
+  user_id: string;
+  service: string;
+  path: string;
+  method: string;
+}
+
+export interface ApplicationCredentialAccessRuleTable {
+  application_credential_id: string;
+  access_rule_id: string;
+}
+
+export interface TrustTable {
+  id: string;
+  trustor_user_id: string;
+  trustee_user_id: string;
+  project_id: string | null;
+  impersonation: number;
+  expires_at: number | null;
+  remaining_uses: number | null;
+  redelegated_trust_id: string | null;
+  redelegation_count: number | null;
+  deleted_at: number | null;
+  created_at: number;
+  extra: string;
+}
+
+export interface TrustRoleTable {
+  trust_id: string;
+  role_id: string;
+}
+
+export interface CredentialTable {
+  id: string;
+  user_id: string;
+  project_id: string | null;
+  type: string;
+  encrypted_blob: string;
+  key_hash: string;
+  extra: string;
+  created_at: number;
+}
+
+export interface RegisteredLimitTable {
+  id: string;
+  service_id: string;
+  region_id: string | null;
+  /** region_id or '' (unique key). */
+  region_key: string;
+  resource_name: string;
+  default_limit: number;
+  description: string | null;
+}
+
+export interface ProjectLimitTable {
+  id: string;
+  project_id: string | null;
+  domain_id: string | null;
+  /** project_id or domain_id (unique key). */
+  target_key: string;
+  registered_limit_id: string;
+  resource_limit: number;
+  description: string | null;
+}
+
+export interface PolicyTable {
+  id: string;
+  type: string;
+  blob: string;
+  extra: string;
+}
+
+export interface PolicyAssociationTable {
+  id: string;
+  policy_id: string;
+  endpoint_id: string | null;
+  service_id: string | null;
+  region_id: string | null;
+  /** `${endpoint_id ?? ''}|${service_id ?? ''}|${region_id ?? ''}` (unique key). */
+  target_key: string;
+}
+
+export interface EndpointGroupTable {
+  id: string;
+  name: string;
+  description: string | null;
+  /** JSON object of endpoint attributes to match. */
+  filters: string;
+}
+
+export interface ProjectEndpointTable {
+  endpoint_id: string;
+  project_id: string;
+}
+
+export interface ProjectEndpointGroupTable {
+  endpoint_group_id: string;
+  project_id: string;
+}
+
+export interface ConsumerTable {
+  id: string;
+  description: string | null;
+  secret: string;
+  extra: string;
+}
+
+export interface RequestTokenTable {
+  id: string;
+  request_secret: string;
+  verifier: string | null;
+  authorizing_user_id: string | null;
+  requested_project_id: string;
+  /** JSON array. */
+  role_ids: string | null;
+  consumer_id: string;
+  expires_at: number | null;
+}
+
+export interface AccessTokenTable {
+  id: string;
+  access_secret: string;
+  authorizing_user_id: string;
+  project_id: string;
+  /** JSON array. */
+  role_ids: string;
+  consumer_id: string;
+  expires_at: number | null;
+}
+
 export interface IdentityDB {
   project: ProjectTable;
   user: UserTable;
@@ -114,4 +290,25 @@ export interface IdentityDB {
   service: ServiceTable;
   endpoint: EndpointTable;
   revocation_event: RevocationEventTable;
+  group: GroupTable;
+  user_group_membership: UserGroupMembershipTable;
+  project_tag: ProjectTagTable;
+  domain_config: DomainConfigTable;
+  application_credential: ApplicationCredentialTable;
+  application_credential_role: ApplicationCredentialRoleTable;
+  access_rule: AccessRuleTable;
+  application_credential_access_rule: ApplicationCredentialAccessRuleTable;
+  trust: TrustTable;
+  trust_role: TrustRoleTable;
+  credential: CredentialTable;
+  registered_limit: RegisteredLimitTable;
+  project_limit: ProjectLimitTable;
+  policy: PolicyTable;
+  policy_association: PolicyAssociationTable;
+  endpoint_group: EndpointGroupTable;
+  project_endpoint: ProjectEndpointTable;
+  project_endpoint_group: ProjectEndpointGroupTable;
+  consumer: ConsumerTable;
+  request_token: RequestTokenTable;
+  access_token: AccessTokenTable;
 }
