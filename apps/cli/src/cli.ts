@@ -92,12 +92,14 @@ fernet
   .command('setup')
   .description('create the key repository if it is empty')
   .addOption(configOption())
-  .action(async (o: { config?: string }) => fernetSetup(sourcesOf(o)));
+  .option('--k8s-secret <name>', 'keep the keys in this Kubernetes Secret of the pod\'s namespace (run in a pod)')
+  .action(async (o: { config?: string; k8sSecret?: string }) => fernetSetup(sourcesOf(o), o));
 fernet
   .command('rotate')
   .description('promote the staged key to primary, stage a new one, drop the oldest beyond max_active_keys')
   .addOption(configOption())
-  .action(async (o: { config?: string }) => fernetRotate(sourcesOf(o)));
+  .option('--k8s-secret <name>', 'rotate the keys kept in this Kubernetes Secret (the identity-fernet-rotate CronJob does)')
+  .action(async (o: { config?: string; k8sSecret?: string }) => fernetRotate(sourcesOf(o), o));
 
 const policy = program.command('policy').description('policy defaults');
 policy

@@ -154,19 +154,21 @@ describe('deploy/kubernetes', { skip }, () => {
           const pod = podLabelsOf(object);
           for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app.kubernetes.io/part-of']) assert.ok(pod[key], `${id} pod template has ${key}`);
           const selector = (object as { spec?: { selector?: { matchLabels?: Record<string, string> } } }).spec?.selector?.matchLabels;
-          if (object.kind === 'Job') continue; // the Job controller makes its own selector
+          if (object.kind === 'Job' || object.kind === 'CronJob') continue; // the Job controller makes its own selector
           assert.ok(selector && Object.keys(selector).length > 0, `${id} has a selector`);
           for (const [k, v] of Object.entries(selector)) assert.equal(pod[k], v, `${id} selector ${k}=${v} matches its pods`);
           assert.equal(selector['app.kubernetes.io/part-of'], undefined, `${id}: part-of stays out of the immutable selector`);
         }
       });
 
-      test('every ConfigMap and Secret a pod refers to (env, envFrom, volumes, keys) is in the render', () => {
+      test('every ConfigMap and Secret a pod refers to (env, envFrom, volumes, keys) is in the render, or made by the identity-keys Job', () => {
         const objects = objectsOf(overlay);
         let count = 0;
         const problems: string[] = [];
+        const madeInCluster = new Set(['identity-fernet-keys', 'identity-credential-keys']);
         for (const { object, spec } of workloads(objects)) {
           for (const ref of objectRefs(spec)) {
+            if (ref.kind === 'Secret' && madeInCluster.has(ref.name)) continue;
             count++;
             const problem = resolveRef(objects, object.metadata.namespace, ref);
             if (problem) problems.push(`${object.kind}/${object.metadata.name} ${problem}`);
@@ -251,7 +253,9 @@ describe('deploy/kubernetes', { skip }, () => {
           assert.notEqual(spec.hostNetwork, true, id);
           assert.notEqual(spec.hostPID, true, id);
           assert.notEqual(spec.hostIPC, true, id);
-          assert.equal(spec.automountServiceAccountToken, false, `${id}: no API credentials in pods that do not talk to the API`);
+          // only the key repository pods talk to the Kubernetes API, with their own least-privilege account
+          if (spec.serviceAccountName === 'identity-keys') assert.equal(spec.automountServiceAccountToken, true, id);
+          else assert.equal(spec.automountServiceAccountToken, false, `${id}: no API credentials in pods that do not talk to the API`);
           for (const v of spec.volumes ?? []) for (const k of Object.keys(v)) assert.ok(allowedVolumes.has(k), `${id} volume ${v.name}: ${k}`);
           const pod = spec.securityContext ?? {};
           for (const c of allContainers(spec)) {
@@ -327,6 +331,12 @@ describe('deploy/kubernetes', { skip }, () => {
               assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/etc/alto/alto.yaml'), `${where} mounts alto.yaml`);
               const { env } = resolveEnv(objects, object.metadata.namespace, c, FIELDS(`${object.metadata.name}-0`));
               const config = loadAltoConfig({ file, env: Object.fromEntries(env) });
+              if (c.args?.[0] === 'fernet' || c.args?.[0] === 'credential') {
+                // key repository work needs the Kubernetes API, not the database, the bus or a password
+                assert.deepEqual([...env.keys()].filter((k) => /PASSWORD|CONNECTION|TRANSPORT_URL/.test(k)), [], `${where} gets no database or bus credentials`);
+                checked++;
+                continue;
+              }
               const db = hostPort(config.identity.database.connection);
               assert.ok(db && serviceFor(objects, db.host, db.port), `${where}: the database ${db?.host}:${db?.port} is a Service of the render`);
               assert.match(config.identity.database.connection, overlay === 'ha' ? /^mysql\+pymysql:\/\// : /^postgresql:\/\//);
@@ -345,7 +355,7 @@ describe('deploy/kubernetes', { skip }, () => {
               checked++;
             }
           }
-          assert.equal(checked, 4, 'identity-api, db-sync, and bootstrap with its init container');
+          assert.equal(checked, 7, 'identity-api, db-sync, bootstrap with its init container, identity-keys (2), identity-fernet-rotate');
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
@@ -368,6 +378,39 @@ describe('deploy/kubernetes', { skip }, () => {
         assert.deepEqual(bspec?.initContainers?.map((c) => c.args?.slice(0, 4)), [['db', 'sync', 'identity', '--check']]);
         const admin = bspec?.containers[0]?.env?.find((e) => e.name === 'ALTO_ADMIN_PASSWORD');
         assert.equal(admin?.valueFrom?.secretKeyRef?.key, 'admin-password');
+      });
+
+      test('key repositories: the identity-keys Job creates both Secrets, the CronJob rotates the token keys one at a time, RBAC allows exactly that, identity-api mounts both', () => {
+        const objects = objectsOf(overlay);
+        const spec = podSpecOf(getObjectOrThrow(objects, 'Job', 'identity-keys')) as IPodSpec;
+        const argsOf = (c: IContainer) => (c.args ?? []).slice(0, 4).join(' ');
+        assert.deepEqual(allContainers(spec).map(argsOf), ['fernet setup --k8s-secret identity-fernet-keys', 'credential setup --k8s-secret identity-credential-keys']);
+        assert.equal(spec.serviceAccountName, 'identity-keys');
+        assert.equal(spec.automountServiceAccountToken, true, 'the Job talks to the API with its service account');
+        const cron = getObjectOrThrow<K8sObject & { spec: { schedule: string; concurrencyPolicy?: string } }>(objects, 'CronJob', 'identity-fernet-rotate');
+        assert.equal(cron.spec.concurrencyPolicy, 'Forbid', 'two rotations never run at once');
+        const cronSpec = podSpecOf(cron) as IPodSpec;
+        assert.deepEqual(cronSpec.containers.map(argsOf), ['fernet rotate --k8s-secret identity-fernet-keys']);
+        assert.equal(cronSpec.serviceAccountName, 'identity-keys');
+        // weekly: with max_active_keys 3, 1 h tokens and the 48 h allow_expired window Keystone's rule needs >= 49 h between rotations
+        assert.match(cron.spec.schedule, /^\d+ \d+ \* \* \d$/, 'at most once a week');
+        const role = getObjectOrThrow<K8sObject & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] }>(objects, 'Role', 'identity-keys');
+        for (const r of role.rules) {
+          assert.deepEqual(r.resources, ['secrets']);
+          if (r.resourceNames) assert.deepEqual([...r.resourceNames].sort(), ['identity-credential-keys', 'identity-fernet-keys']);
+          else assert.deepEqual(r.verbs, ['create'], 'only create may go without resourceNames (RBAC cannot name what does not exist yet)');
+          assert.ok(!r.verbs.some((v) => ['list', 'watch', 'delete', '*'].includes(v)), `no ${r.verbs.join(',')}`);
+        }
+        const binding = getObjectOrThrow<K8sObject & { roleRef: { name: string }; subjects: { kind: string; name: string }[] }>(objects, 'RoleBinding', 'identity-keys');
+        assert.equal(binding.roleRef.name, 'identity-keys');
+        assert.deepEqual(binding.subjects.map((x) => `${x.kind}/${x.name}`), ['ServiceAccount/identity-keys']);
+        const api = podSpecOf(getObjectOrThrow(objects, 'Deployment', 'identity-api')) as IPodSpec;
+        assert.notEqual(api.automountServiceAccountToken, true, 'identity-api cannot reach the Kubernetes API');
+        const secretVolumes = (api.volumes ?? []).filter((v) => v.secret).map((v) => v.secret?.secretName).sort();
+        assert.deepEqual(secretVolumes, ['identity-credential-keys', 'identity-fernet-keys']);
+        for (const v of api.volumes ?? []) if (v.secret) assert.equal(v.secret.items, undefined, `${v.name}: every key file, however many rotation made`);
+        // made in the cluster, never by the render: kubectl apply must not put old keys back
+        assert.ok(!objects.some((o) => o.kind === 'Secret' && /identity-(fernet|credential)-keys/.test(o.metadata.name)));
       });
 
       test('StatefulSets: a headless Service each, PVCs, probes; Services select pods and target ports that exist', () => {
@@ -462,7 +505,7 @@ describe('deploy/kubernetes', { skip }, () => {
     );
     const objects = render(overlay);
     const images = workloads(objects).flatMap(({ spec }) => allContainers(spec).map((c) => c.image ?? ''));
-    assert.equal(images.filter((i) => i === 'registry.example.com/cloud/alto:1.2.3').length, 4);
+    assert.equal(images.filter((i) => i === 'registry.example.com/cloud/alto:1.2.3').length, 7);
     assert.equal(images.filter((i) => i.includes('altostratus/alto')).length, 0);
   });
 

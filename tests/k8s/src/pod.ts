@@ -22,6 +22,9 @@ export function podSpecOf(o: K8sObject): IPodSpec | undefined {
 }
 
 export function podLabelsOf(o: K8sObject): Record<string, string> {
+  if (o.kind === 'CronJob') {
+    return (o as { spec?: { jobTemplate?: { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } } } }).spec?.jobTemplate?.spec?.template?.metadata?.labels ?? {};
+  }
   return (o as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } }).spec?.template?.metadata?.labels ?? {};
 }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { FERNET_DIR, SECRETS_FILE, writeOverlaySecrets } from '../../../apps/cli/dist/commands/k8s.js';
+import { SECRETS_FILE, writeOverlaySecrets } from '../../../apps/cli/dist/commands/k8s.js';
 
 /** The checkout this test runs in (tests/k8s/dist -> the repository root). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -46,7 +46,7 @@ export async function copyDeployWithSecrets(): Promise<DeployCopy> {
   const dir = join(tmp, 'kubernetes');
   await cp(deployDir, dir, {
     recursive: true,
-    filter: (src) => basename(src) !== SECRETS_FILE && basename(src) !== FERNET_DIR && !basename(src).endsWith('.tmp'),
+    filter: (src) => basename(src) !== SECRETS_FILE && !basename(src).endsWith('.tmp'),
   });
   const overlayDir = (overlay: Overlay) => join(dir, 'overlays', overlay);
   for (const overlay of OVERLAYS) await writeOverlaySecrets(overlayDir(overlay));

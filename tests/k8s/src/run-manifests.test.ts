@@ -11,8 +11,9 @@ import { parse as parseYaml } from 'yaml';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { copyDeployWithSecrets, getObjectOrThrow, kubectlMissing, render, repoRoot, type DeployCopy, type K8sObject } from './render.js';
-import { allContainers, dataOf, mapPaths, mapServiceHosts, materializeMounts, podSpecOf, resolveEnv, type IContainer, type IPodSpec } from './pod.js';
+import { allContainers, dataOf, mapPaths, mapServiceHosts, materializeMounts, podSpecOf, resolveEnv, type IContainer, type IPodSpec, type MountedPath } from './pod.js';
 import { envOf, execForm, lastOf, readContainerfile } from './containerfile.js';
+import { opensslMissing, startKubeApi, type KubeApiStandIn } from './kube-api.js';
 
 /**
  * What stands in for the cluster, and nothing else:
@@ -24,7 +25,10 @@ import { envOf, execForm, lastOf, readContainerfile } from './containerfile.js';
  *   services started here on loopback, with the users, passwords and vhost the render gives
  *   their StatefulSets;
  * - the API's port: the container port is published on a free local port (as a port-forward
- *   would), because 5000 may be taken on a developer machine.
+ *   would), because 5000 may be taken on a developer machine;
+ * - the Kubernetes API, for the pods whose service account talks to it (the key Jobs): a
+ *   stand-in serving Secrets (kube-api.ts) that allows exactly what the render's Role allows;
+ *   Secrets it holds are what the kubelet mounts into the pods that name them.
  * Command, args and env otherwise come from the render as they are.
  */
 
@@ -123,7 +127,7 @@ async function probeUntilOk(probe: IProbe, port: number, label: string, running:
   throw new Error(`${label}: ${path} did not answer 2xx within the probe's budget (${(deadline - t0) / 1000}s); last: ${last}\n${running.output()}`);
 }
 
-describe('single-node overlay, run as local processes', { skip: kubectlMissing() ?? postgresMissing() }, () => {
+describe('single-node overlay, run as local processes', { skip: kubectlMissing() ?? postgresMissing() ?? opensslMissing() }, () => {
   let copy: DeployCopy;
   let objects: K8sObject[];
   let work: string;
@@ -135,12 +139,33 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
   /** The database and bus URLs each process was given, to show they reached the local stand-ins. */
   const connections: { process: string; url: string }[] = [];
   const image = { entrypoint: [] as string[], workdir: '', env: new Map<string, string>() };
+  let kube: KubeApiStandIn;
+
+  /** The Secrets the stand-in API holds become objects of the cluster, for the kubelet to mount. */
+  function syncClusterSecrets(): void {
+    for (const [name, secret] of kube.secrets) {
+      const object = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: NAMESPACE },
+        data: Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      } as unknown as K8sObject;
+      const at = objects.findIndex((o) => o.kind === 'Secret' && o.metadata.name === name);
+      if (at >= 0) objects[at] = object;
+      else objects.push(object);
+    }
+  }
 
   const mapHosts = (text: string) => mapServiceHosts(text, endpoints, NAMESPACE);
 
   /** The process a container of the render becomes here: argv, env and working directory. */
-  async function processFor(workload: K8sObject, c: IContainer, extraEnv: Record<string, string> = {}): Promise<{ argv: string[]; env: Record<string, string>; cwd: string }> {
+  async function processFor(workload: K8sObject, c: IContainer, extraEnv: Record<string, string> = {}): Promise<{ argv: string[]; env: Record<string, string>; cwd: string; mounts: MountedPath[] }> {
     const spec = podSpecOf(workload) as IPodSpec;
+    // the kubelet mounts the service account and sets KUBERNETES_SERVICE_* only where asked
+    const kubeEnv: Record<string, string> =
+      spec.automountServiceAccountToken === true
+        ? { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(kube.port), ALTO_KUBE_SERVICE_ACCOUNT_DIR: kube.serviceAccountDir }
+        : {};
     assert.match(c.image ?? '', /^altostratus\/alto[:@]/, `${c.name} runs the Altostratus image`);
     const root = await mkdtemp(join(work, `${workload.metadata.name}-${c.name}-`));
     const mounts = await materializeMounts(objects, NAMESPACE, spec, c, root);
@@ -153,7 +178,7 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     assert.deepEqual(undefinedRefs, []);
     const finalEnv: Record<string, string> = Object.fromEntries(image.env);
     for (const [k, v] of env) finalEnv[k] = mapHosts(mapPaths(v, mounts));
-    Object.assign(finalEnv, extraEnv);
+    Object.assign(finalEnv, kubeEnv, extraEnv);
     for (const key of ['ALTO_IDENTITY__DATABASE__CONNECTION', 'ALTO_BUS__TRANSPORT_URL']) {
       const url = finalEnv[key];
       if (url !== undefined) connections.push({ process: `${workload.metadata.name}/${c.name}`, url });
@@ -163,13 +188,18 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     const argv = [...entry, ...(c.args ?? [])].map((a) => mapPaths(a, mounts));
     // the image's node and /opt/alto are this machine's node and this checkout
     const local = argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a.replace(/^\/opt\/alto(?=\/|$)/, repoRoot)));
-    return { argv: local, env: finalEnv, cwd: image.workdir.replace(/^\/opt\/alto(?=\/|$)/, repoRoot) };
+    return { argv: local, env: finalEnv, cwd: image.workdir.replace(/^\/opt\/alto(?=\/|$)/, repoRoot), mounts };
   }
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'alto-k8s-run-'));
     copy = await copyDeployWithSecrets();
     objects = render(copy.overlayDir('single-node'));
+    // the stand-in API allows what the render's Role grants the key Jobs' service account
+    const role = getObjectOrThrow<K8sObject & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] }>(objects, 'Role', 'identity-keys');
+    const rbac: Record<string, string[]> = {};
+    for (const r of role.rules.filter((x) => x.resources.includes('secrets'))) for (const v of r.verbs) rbac[v] = [...(rbac[v] ?? []), ...(r.resourceNames ?? ['*'])];
+    kube = await startKubeApi({ namespace: NAMESPACE, rbac });
 
     const containerfile = readContainerfile();
     const final = containerfile.stages.at(-1);
@@ -252,12 +282,34 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
         console.error(err);
       }
     }
+    await kube?.close();
     await copy?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
     if (svcRoot) await rm(svcRoot, { recursive: true, force: true });
   });
 
   const busOverride = (): Record<string, string> => (endpoints.has('rabbitmq:5672') ? {} : { ALTO_BUS__TRANSPORT_URL: 'inprocess://' });
+
+  test('the identity-keys Job creates the token and credential key Secrets through the API with its service account; run again, it changes nothing', async (t) => {
+    const job = getObjectOrThrow(objects, 'Job', 'identity-keys');
+    const spec = podSpecOf(job) as IPodSpec;
+    for (const round of [1, 2]) {
+      for (const c of allContainers(spec)) {
+        const p = await processFor(job, c);
+        const r = await run(p.argv, p.env, p.cwd, 60_000);
+        assert.equal(r.code, 0, `${c.name} run ${round}:\n${r.output}`);
+        t.diagnostic(`${c.name} run ${round}: exit 0 in ${r.ms} ms: ${r.output.trim().split('\n').at(-1)}`);
+      }
+      const fernet = kube.secrets.get('identity-fernet-keys');
+      const credential = kube.secrets.get('identity-credential-keys');
+      assert.ok(fernet && credential, 'both Secrets exist');
+      assert.deepEqual(Object.keys(fernet.data).sort(), ['0', '1'], 'a staged and a primary token key');
+      assert.ok(Object.keys(credential.data).length >= 1);
+      for (const v of [...Object.values(fernet.data), ...Object.values(credential.data)]) assert.equal(Buffer.from(v, 'base64url').length, 32, 'each value is a Fernet key');
+      if (round === 2) assert.deepEqual(kube.log.filter((l) => l.method !== 'GET').map((l) => `${l.method} ${l.status}`), ['POST 201', 'POST 201'], 'the second run only read');
+    }
+    syncClusterSecrets();
+  });
 
   test('before db-sync: the bootstrap Job waits (its schema check fails on an empty database)', async (t) => {
     for (const n of notes) t.diagnostic(n);
@@ -391,6 +443,64 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
       t.diagnostic(`SIGTERM: exit 0 after ${Math.round(performance.now() - t0)} ms (grace ${grace / 1000} s)`);
     } finally {
       if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    }
+  });
+
+  test('the identity-fernet-rotate CronJob rotates the Secret; a running identity-api picks the new keys up from its mounted Secret, and tokens from before keep validating', async (t) => {
+    const deployment = getObjectOrThrow(objects, 'Deployment', 'identity-api');
+    const c = podSpecOf(deployment)?.containers.find((x) => x.name === 'identity-api');
+    assert.ok(c?.readinessProbe);
+    const hostPort = await freePort();
+    const p = await processFor(deployment, c, { ...busOverride(), ALTO_IDENTITY__API__PORT: String(hostPort), ALTO_IDENTITY__API__HOST: '127.0.0.1' });
+    const keysDir = p.mounts.find((m) => m.mountPath === '/etc/alto/fernet-keys')?.localPath;
+    assert.ok(keysDir, 'identity-api mounts the token keys');
+    const bootstrapContainer = podSpecOf(getObjectOrThrow(objects, 'Job', 'identity-bootstrap'))?.containers[0];
+    assert.ok(bootstrapContainer);
+    const password = resolveEnv(objects, NAMESPACE, bootstrapContainer).env.get('ALTO_ADMIN_PASSWORD') ?? '';
+    const issue = async () => {
+      const r = await fetch(`http://127.0.0.1:${hostPort}/v3/auth/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } } } }),
+      });
+      assert.equal(r.status, 201, await r.text());
+      return r.headers.get('x-subject-token') ?? '';
+    };
+    const validates = async (token: string) => (await fetch(`http://127.0.0.1:${hostPort}/v3/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': token } })).status;
+    const api = start(p.argv, p.env, p.cwd);
+    try {
+      await probeUntilOk(c.readinessProbe, hostPort, 'readiness', api);
+      const before_ = await issue();
+      const keysBefore = { ...kube.secrets.get('identity-fernet-keys')!.data };
+
+      const cron = getObjectOrThrow(objects, 'CronJob', 'identity-fernet-rotate');
+      const rotate = podSpecOf(cron)?.containers[0];
+      assert.ok(rotate);
+      const q = await processFor(cron, rotate);
+      const r = await run(q.argv, q.env, q.cwd, 60_000);
+      assert.equal(r.code, 0, r.output);
+      t.diagnostic(`rotate: exit 0 in ${r.ms} ms: ${r.output.trim().split('\n').at(-1)}`);
+      const keysAfter = kube.secrets.get('identity-fernet-keys')!.data;
+      assert.deepEqual(Object.keys(keysAfter).sort(), ['0', '1', '2']);
+      assert.equal(keysAfter['2'], keysBefore['0'], 'the staged key every replica already had became primary');
+      assert.equal(keysAfter['1'], keysBefore['1']);
+
+      // the kubelet refreshes the mounted Secret in place
+      syncClusterSecrets();
+      for (const [name, value] of Object.entries(keysAfter)) {
+        await writeFile(join(keysDir, name), value);
+        await chmod(join(keysDir, name), 0o440);
+      }
+      assert.equal(await validates(before_), 200, 'a token from before the rotation validates');
+      // the reader re-reads its repository every few seconds; a token made after that uses the new primary
+      await new Promise((res) => setTimeout(res, 5500));
+      const after_ = await issue();
+      assert.equal(await validates(after_), 200);
+      assert.equal(await validates(before_), 200, 'and still validates after the reload');
+      t.diagnostic('tokens issued before and after the rotation both validate on the running replica');
+    } finally {
+      api.child.kill('SIGTERM');
+      await api.exited;
     }
   });
 

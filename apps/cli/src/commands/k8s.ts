@@ -1,9 +1,8 @@
-// `alto k8s secrets <overlay-dir>`: writes a Kustomize overlay's secret inputs (secrets.env and fernet-keys/) with fresh random values.
+// `alto k8s secrets <overlay-dir>`: writes a Kustomize overlay's secret input (secrets.env) with fresh random values.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { generateFernetKey, loadKeyRepository } from '@alto/identity';
 import { newPassword, ValidationError } from '@alto/kernel';
 import { progress } from '../progress.js';
 
@@ -34,11 +33,7 @@ export const OVERLAY_SECRETS: readonly OverlaySecret[] = [
   { key: 'galera-sst-password', usedBy: 'MariaDB Galera state transfers (ha overlay only)', generate: () => newPassword() },
 ];
 
-/** Keystone's layout: 0 is the staged key, the highest number the primary. Two, so that rotation has a key to promote. */
-export const FERNET_KEY_FILES: readonly string[] = ['0', '1'];
-
 export const SECRETS_FILE = 'secrets.env';
-export const FERNET_DIR = 'fernet-keys';
 
 export interface OverlaySecretsOptions {
   /** Replace values that already exist. New database and RabbitMQ passwords do not reach servers that already initialised their data. */
@@ -47,11 +42,10 @@ export interface OverlaySecretsOptions {
 
 export interface OverlaySecretsResult {
   secretsFile: string;
-  fernetDir: string;
-  /** Keys of secrets.env and names of key files that were written now. */
-  written: { secrets: string[]; fernetKeys: string[] };
+  /** Keys of secrets.env that were written now. */
+  written: { secrets: string[] };
   /** The ones that were there and were left alone. */
-  kept: { secrets: string[]; fernetKeys: string[] };
+  kept: { secrets: string[] };
 }
 
 const KEY_LINE = /^([-._a-zA-Z0-9]+)=(.*)$/;
@@ -112,30 +106,10 @@ async function fillSecretsEnv(path: string, force: boolean): Promise<{ written: 
   return { written, kept };
 }
 
-async function fillFernetKeys(dir: string, force: boolean): Promise<{ written: string[]; kept: string[] }> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  const written: string[] = [];
-  const kept: string[] = [];
-  for (const name of FERNET_KEY_FILES) {
-    const file = join(dir, name);
-    const exists = existsSync(file) && (await stat(file)).size > 0;
-    if (exists && !force) {
-      kept.push(name);
-      continue;
-    }
-    // Keystone writes a key with no trailing newline; so do we (alto fernet setup does too)
-    await writePrivateFile(file, generateFernetKey());
-    written.push(name);
-  }
-  // every key, old or new, must be one the identity service accepts
-  await loadKeyRepository(dir);
-  return { written, kept };
-}
-
 /**
- * Writes the secret inputs of a Kustomize overlay (deploy/kubernetes/overlays/<name>): secrets.env
- * for its `alto-secrets` secretGenerator and fernet-keys/0 and /1 for `identity-fernet-keys`.
+ * Writes the secret input of a Kustomize overlay (deploy/kubernetes/overlays/<name>): secrets.env
+ * for its `alto-secrets` secretGenerator. The token and credential keys are not here: the
+ * identity-keys Job makes them as Secrets in the cluster, so `kubectl apply` never resets them.
  * Values that exist are kept unless `force`; missing ones are added, so running it again after
  * an upgrade that needs a new secret fills in only that one.
  */
@@ -146,10 +120,8 @@ export async function writeOverlaySecrets(overlayDir: string, opts: OverlaySecre
     throw new ValidationError(`${dir} is not a Kustomize overlay (no kustomization.yaml); pass e.g. deploy/kubernetes/overlays/single-node`, 'cli.not_an_overlay');
   }
   const secretsFile = join(dir, SECRETS_FILE);
-  const fernetDir = join(dir, FERNET_DIR);
   const secrets = await fillSecretsEnv(secretsFile, opts.force ?? false);
-  const fernetKeys = await fillFernetKeys(fernetDir, opts.force ?? false);
-  return { secretsFile, fernetDir, written: { secrets: secrets.written, fernetKeys: fernetKeys.written }, kept: { secrets: secrets.kept, fernetKeys: fernetKeys.kept } };
+  return { secretsFile, written: { secrets: secrets.written }, kept: { secrets: secrets.kept } };
 }
 
 /** The command: writes the secrets, says what it did and what to do next. */
@@ -159,12 +131,11 @@ export async function k8sSecrets(overlayDir: string, opts: OverlaySecretsOptions
     [written.length ? `wrote ${written.join(', ')}` : '', kept.length ? `kept ${kept.join(', ')}` : ''].filter(Boolean).join('; ');
   const result = await p.step(`secrets for ${resolve(overlayDir)}`, () => writeOverlaySecrets(overlayDir, opts), () => undefined);
   p.info(`  ${SECRETS_FILE}: ${describe(result.written.secrets, result.kept.secrets)}`);
-  p.info(`  ${FERNET_DIR}/: ${describe(result.written.fernetKeys, result.kept.fernetKeys)}`);
-  if (opts.force && result.written.fernetKeys.length > 0) p.info('  New fernet keys: every token issued with the old ones stops validating once the pods restart.');
   p.info(`
 Next:
   kubectl apply -k ${overlayDir}          (or: kubectl kustomize ${overlayDir} | kubectl apply -f -)
   The admin password is admin-password in ${result.secretsFile}.
-These files are credentials: they are gitignored; keep a copy somewhere safe.`);
+This file holds credentials: it is gitignored; keep a copy somewhere safe. The token and
+credential keys are made in the cluster by the identity-keys Job.`);
   return result;
 }
