@@ -27,6 +27,12 @@ export interface Frame {
   publicEndpoint?: string | undefined;
   /** `[DEFAULT] list_limit`: lists longer than this are cut and marked truncated. */
   listLimit?: number | undefined;
+  /**
+   * A policy check a handler makes itself, as Keystone's enforce_call() inside a resource
+   * (per item of a list, or on the resource as a PATCH would leave it); throws as a route's
+   * own check does. Absent where routes are only listed, never called.
+   */
+  enforce?: ((policy: string, target: Record<string, unknown>, ctx: RequestContext) => void) | undefined;
 }
 
 export function baseUrl(req: FastifyRequest, frame: Frame): string {
