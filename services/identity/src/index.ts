@@ -7,3 +7,5 @@ export { identityPolicies } from './policies.js';
 export type { BootstrapInput, BootstrapResult } from './domain/bootstrap.js';
 export { setupKeyRepository, rotateKeyRepository, loadKeyRepository } from './crypto/key-repository.js';
 export { generateFernetKey } from './crypto/fernet.js';
+export { CREDENTIAL_MAX_ACTIVE_KEYS, CredentialCipher, credentialCipherFor } from './crypto/credential-cipher.js';
+export { migrateCredentialKeys } from './domain/credentials.service.js';

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InProcessBroker } from '@alto/bus';
 import { migrateToLatest } from '@alto/db';
-import { identityMigrations, setupKeyRepository } from '@alto/identity';
+import { CREDENTIAL_MAX_ACTIVE_KEYS, identityMigrations, setupKeyRepository } from '@alto/identity';
 import { exitOnSignals } from '@alto/runtime';
 import { newPassword } from '@alto/kernel';
 import { bootstrapInputOf, identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
@@ -36,6 +36,7 @@ export async function up(opts: UpOptions): Promise<void> {
   await p.step('fernet keys', () => setupKeyRepository(config.identity.fernet_tokens.key_repository, { maxActiveKeys: config.identity.fernet_tokens.max_active_keys }), (r) =>
     r.created ? 'created' : `${r.keyIds.length} keys`,
   );
+  await p.step('credential keys', () => setupKeyRepository(config.identity.credential.key_repository, { maxActiveKeys: CREDENTIAL_MAX_ACTIVE_KEYS }), (r) => (r.created ? 'created' : `${r.keyIds.length} keys`));
 
   const explicit = process.env.ALTO_ADMIN_PASSWORD;
   const password = explicit ?? readSavedPassword(config.data_dir) ?? newPassword();
