@@ -15,6 +15,8 @@ export const IdentitySection = Type.Object(
       {
         /** Lists longer than this are cut and marked "truncated" (Keystone's list_limit); unset = no limit. */
         list_limit: Type.Optional(Type.Integer({ minimum: 1 })),
+        /** Levels of projects below a domain, at most (Keystone's max_project_tree_depth). */
+        max_project_tree_depth: Type.Integer({ minimum: 1, default: 5 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -73,8 +75,8 @@ export const IdentitySection = Type.Object(
     credential: Type.Object(
       {
         key_repository: Type.String({ default: '${data_dir}/credential-keys' }),
-        /** Seconds an EC2 signature's timestamp stays acceptable. */
-        auth_ttl: Type.Integer({ minimum: 1, default: 900 }),
+        /** Minutes an EC2 signature's timestamp stays acceptable (upstream's unit and default). */
+        auth_ttl: Type.Integer({ minimum: 1, default: 15 }),
         /** Credentials per user; -1 = unlimited. */
         user_limit: Type.Integer({ minimum: -1, default: -1 }),
       },
@@ -108,6 +110,14 @@ export const IdentitySection = Type.Object(
       {
         request_token_duration: Type.Integer({ minimum: 0, default: 28800 }),
         access_token_duration: Type.Integer({ minimum: 0, default: 86400 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** keystone.conf [endpoint_filter]. */
+    endpoint_filter: Type.Object(
+      {
+        /** A project without endpoint associations sees the whole catalog (false: an empty one). */
+        return_all_endpoints_if_no_filter: Type.Boolean({ default: true }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Bus, Subscription } from '@alto/bus';
-import type { Clock } from '@alto/kernel';
+import { policyCredentials, type Clock } from '@alto/kernel';
 import { migrationStatus, type Database } from '@alto/db';
 import { createAuthenticator, createHttpServer, createValidators, keystoneRenderer, mountRoutes, requestBaseUrl, type AnyRoute } from '@alto/http';
 import { Enforcer, flattenTarget, loadPolicyFile } from '@alto/policy';
@@ -20,24 +20,43 @@ import { PasswordHasher as BoundedHasher, type PasswordPolicy } from './crypto/p
 import { Notifier } from './domain/notifications.js';
 import type { CoreDeps, Invalidator } from './domain/deps.js';
 import { ResourceService } from './domain/resource.service.js';
+import { DomainConfigService, LDAP_DEFAULTS } from './domain/domain-config.service.js';
 import { UsersService, type PasswordHasher } from './domain/users.service.js';
 import { RolesService } from './domain/roles.service.js';
 import { CatalogService } from './domain/catalog.service.js';
+import { LimitsService } from './domain/limits.service.js';
+import { PoliciesService } from './domain/policies.service.js';
+import { EndpointFilterService } from './domain/endpoint-filter.service.js';
 import { RevocationService } from './domain/revocation.service.js';
 import { TokensService, toAuthContext } from './domain/tokens.service.js';
 import { AuthService } from './domain/auth.service.js';
+import { ApplicationCredentialsService } from './domain/application-credentials.service.js';
+import { TrustsService } from './domain/trusts.service.js';
+import { CredentialsService } from './domain/credentials.service.js';
+import { credentialCipherFor } from './crypto/credential-cipher.js';
 import { bootstrap, type BootstrapInput, type BootstrapResult } from './domain/bootstrap.js';
 import type { IdentityServices } from './services.js';
-import type { Frame } from './api/common.js';
+import { tokenCredentials, type Frame } from './api/common.js';
 import { versionRoutes } from './api/versions.js';
 import { authRoutes } from './api/auth.js';
 import { domainRoutes } from './api/domains.js';
 import { projectRoutes } from './api/projects.js';
+import { domainConfigRoutes } from './api/domain-config.js';
 import { userRoutes } from './api/users.js';
 import { roleRoutes } from './api/roles.js';
 import { grantRoutes } from './api/grants.js';
 import { roleAssignmentRoutes } from './api/role-assignments.js';
+import { groupRoutes } from './api/groups.js';
+import { GroupsService } from './domain/groups.service.js';
 import { catalogRoutes } from './api/catalog.js';
+import { limitRoutes } from './api/limits.js';
+import { policyRoutes } from './api/policies.js';
+import { endpointFilterRoutes } from './api/endpoint-filter.js';
+import { revokeRoutes } from './api/revoke.js';
+import { credentialRoutes } from './api/credentials.js';
+import { ec2Routes } from './api/ec2.js';
+import { applicationCredentialRoutes } from './api/application-credentials.js';
+import { trustRoutes } from './api/trusts.js';
 
 export interface IdentityDeps {
   config: IdentityConfig;
@@ -117,11 +136,21 @@ export function identityRoutes(services: IdentityServices, frame: Frame): AnyRou
     ...authRoutes(services, frame),
     ...domainRoutes(services, frame),
     ...projectRoutes(services, frame),
+    ...domainConfigRoutes(services, frame),
     ...userRoutes(services, frame),
     ...roleRoutes(services, frame),
     ...grantRoutes(services, frame),
     ...roleAssignmentRoutes(services, frame),
+    ...groupRoutes(services, frame),
     ...catalogRoutes(services, frame),
+    ...limitRoutes(services, frame),
+    ...policyRoutes(services, frame),
+    ...endpointFilterRoutes(services, frame),
+    ...revokeRoutes(services, frame),
+    ...credentialRoutes(services, frame),
+    ...ec2Routes(services, frame),
+    ...applicationCredentialRoutes(services, frame),
+    ...trustRoutes(services, frame),
   ];
 }
 
@@ -141,19 +170,28 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   });
   const formatter = new TokenFormatter({ keys, clock, defaultDomainId: config.identity.default_domain_id });
 
-  const resources = new ResourceService(core);
-  const users = new UsersService(core, resources, hasher);
-  const roles = new RolesService(core);
-  const catalog = new CatalogService(core);
   const retentionMs = (config.token.expiration + config.token.allow_expired_window) * 1000;
   const revocations = new RevocationService(core, retentionMs);
-  const tokens = new TokensService(core, { formatter, keys, resources, users, roles, revocations }, {
+  const resources = new ResourceService(core, { revocations, maxProjectTreeDepth: config.default.max_project_tree_depth, enforcementModel: config.unified_limit.enforcement_model });
+  const users = new UsersService(core, resources, hasher, { revocations, securityCompliance: config.security_compliance });
+  const roles = new RolesService(core);
+  const groups = new GroupsService(core, { resources, users, revocations });
+  const catalog = new CatalogService(core, { returnAllEndpointsIfNoFilter: config.endpoint_filter.return_all_endpoints_if_no_filter });
+  const limits = new LimitsService(core, { catalog, resources }, config.unified_limit.enforcement_model);
+  const policies = new PoliciesService(core, { catalog });
+  const endpointFilter = new EndpointFilterService(core, { catalog, resources });
+  const applicationCredentials = new ApplicationCredentialsService(core, { users, roles, resources, hasher }, { userLimit: config.application_credential.user_limit });
+  const trusts = new TrustsService(core, { users, roles, resources, revocations }, { maxRedelegationCount: config.trust.max_redelegation_count });
+  const tokens = new TokensService(core, { formatter, keys, resources, users, roles, revocations, trusts, applicationCredentials }, {
     expiration: config.token.expiration,
     allowExpiredWindow: config.token.allow_expired_window,
     cacheEntries: config.token.cache_entries,
   });
-  const auth = new AuthService(core, { resources, users, roles, tokens });
-  const services: IdentityServices = { resources, users, roles, catalog, revocations, tokens, auth };
+  const auth = new AuthService(core, { resources, users, roles, tokens, trusts, applicationCredentials });
+  const cipher = credentialCipherFor(config.credential.key_repository, clock, (m) => log.warn({ key_repository: config.credential.key_repository }, m));
+  const credentials = new CredentialsService(core, { cipher, resources, users, tokens }, { userLimit: config.credential.user_limit, authTtlMinutes: config.credential.auth_ttl });
+  const domainConfigs = new DomainConfigService(core, resources, { defaults: { identity: { driver: 'sql', list_limit: null }, ldap: LDAP_DEFAULTS }, securityCompliance: config.security_compliance });
+  const services: IdentityServices = { resources, users, roles, catalog, revocations, tokens, auth, credentials, limits, policies, endpointFilter, groups, domainConfigs, applicationCredentials, trusts };
 
   const overrides = config.oslo_policy.policy_file ? await loadPolicyFile(config.oslo_policy.policy_file) : undefined;
   const enforcer = new Enforcer(identityPolicies, {
@@ -163,7 +201,12 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
     onWarning: (m) => log.warn({ policy_file: config.oslo_policy.policy_file }, m),
   });
 
-  const frame: Frame = { publicEndpoint: config.api.public_endpoint, listLimit: config.default.list_limit };
+  const frame: Frame = {
+    publicEndpoint: config.api.public_endpoint,
+    listLimit: config.default.list_limit,
+    // the same target flattening and credentials as a route's own check (mountRoutes below)
+    enforce: (name, target, ctx) => enforcer.enforce(name, flattenTarget(target), { ...policyCredentials(ctx), ...tokenCredentials(ctx) }),
+  };
   const app = createHttpServer({
     logger: log,
     bodyLimit: config.api.max_request_body_size,

@@ -1,4 +1,5 @@
-// Regions, services and endpoints, and the catalog built from them for tokens.
+// Regions, services and endpoints, and the catalog built from them for tokens (filtered per
+// project by OS-EP-FILTER associations).
 import { ConflictError, newHexId } from '@alto/kernel';
 import { isUniqueViolation } from '@alto/db';
 import type { Endpoint, EndpointInterface, Extra, Region, Service } from './models.js';
@@ -22,6 +23,10 @@ import {
   updateRegionRow,
   updateServiceRow,
 } from '../store/catalog.repo.js';
+import { selectEndpointGroups, selectEndpointIdsOfProject, selectGroupIdsOfProject, deleteProjectEndpointsOfEndpoint } from '../store/endpoint-filter.repo.js';
+import { deleteAssociationsOf } from '../store/policy.repo.js';
+import type { EndpointGroupFilters } from './catalog.models.js';
+import type { Db } from '../store/rows.js';
 
 export interface CatalogEntry {
   id: string;
@@ -30,15 +35,31 @@ export interface CatalogEntry {
   endpoints: { id: string; interface: EndpointInterface; region_id: string | null; url: string; region: string | null }[];
 }
 
+export interface CatalogOptions {
+  /** `[endpoint_filter] return_all_endpoints_if_no_filter`: a project without associations sees every endpoint. */
+  returnAllEndpointsIfNoFilter?: boolean;
+}
+
 /** `$(project_id)s`-style substitutions Keystone performs in endpoint URLs. */
 const SUBST = /\$\((\w+)\)s/g;
 
+/** Projects whose endpoint filter is remembered at once; past that the memory starts over. */
+const MAX_CACHED_FILTERS = 10_000;
+
+/** An endpoint group matches an endpoint when every attribute it names is equal (Keystone's filter). */
+export function endpointMatchesGroup(e: Endpoint, filters: EndpointGroupFilters): boolean {
+  const attrs: Record<string, unknown> = { service_id: e.serviceId, region_id: e.regionId, interface: e.interface };
+  return Object.entries(filters).every(([k, v]) => attrs[k] === v);
+}
+
 export class CatalogService {
   private readonly d: CoreDeps;
-  private cached: { generation: number; services: Service[]; endpoints: Endpoint[] } | undefined;
+  private readonly returnAll: boolean;
+  private cached: { generation: number; services: Service[]; endpoints: Endpoint[]; filters: Map<string, ReadonlySet<string>> } | undefined;
 
-  constructor(deps: CoreDeps) {
+  constructor(deps: CoreDeps, opts: CatalogOptions = {}) {
     this.d = deps;
+    this.returnAll = opts.returnAllEndpointsIfNoFilter ?? true;
   }
 
   // ---- regions ----------------------------------------------------------------------------
@@ -110,7 +131,10 @@ export class CatalogService {
           throw Forbidden(`Unable to delete region ${id} because it or its child regions have associated endpoints.`, 'identity.region_in_use');
         }
       }
-      for (const r of doomed.reverse()) await deleteRegionRow(trx, r);
+      for (const r of doomed.reverse()) {
+        await deleteAssociationsOf(trx, 'region_id', r);
+        await deleteRegionRow(trx, r);
+      }
     });
     this.d.invalidator.invalidate('region deleted');
     this.d.notifier.resource('deleted', 'region', id, caller.initiator);
@@ -148,6 +172,8 @@ export class CatalogService {
   async deleteService(id: string, caller: Caller): Promise<void> {
     await this.getServiceOrThrow(id);
     await this.d.db.transaction().execute(async (trx) => {
+      for (const e of await selectEndpoints(trx, { serviceId: id })) await this.deleteEndpointRefs(trx, e.id);
+      await deleteAssociationsOf(trx, 'service_id', id);
       await deleteEndpointsOfService(trx, id);
       await deleteServiceRow(trx, id);
     });
@@ -220,29 +246,77 @@ export class CatalogService {
 
   async deleteEndpoint(id: string, caller: Caller): Promise<void> {
     await this.getEndpointOrThrow(id);
-    await deleteEndpointRow(this.d.db, id);
+    await this.d.db.transaction().execute(async (trx) => {
+      await this.deleteEndpointRefs(trx, id);
+      await deleteEndpointRow(trx, id);
+    });
     this.d.invalidator.invalidate('endpoint deleted');
     this.d.notifier.resource('deleted', 'endpoint', id, caller.initiator);
+  }
+
+  /** Project associations and policy associations of an endpoint go with it, as Keystone's callbacks do. */
+  private async deleteEndpointRefs(trx: Db, endpointId: string): Promise<void> {
+    await deleteProjectEndpointsOfEndpoint(trx, endpointId);
+    await deleteAssociationsOf(trx, 'endpoint_id', endpointId);
   }
 
   // ---- catalog ----------------------------------------------------------------------------
 
   /**
-   * The v3 catalog: enabled services with their enabled endpoints, URLs substituted for the
-   * project; endpoints whose URL needs a value we do not have are left out, as Keystone does.
+   * OS-EP-FILTER: the endpoints associated with a project directly or through its endpoint
+   * groups, in that order, disabled ones included (GET /v3/OS-EP-FILTER/projects/{id}/endpoints).
    */
-  async catalogFor(projectId: string | undefined, userId: string): Promise<CatalogEntry[]> {
+  async endpointsOfProject(projectId: string): Promise<Endpoint[]> {
+    return this.projectFilter(projectId, await selectEndpoints(this.d.db, {}));
+  }
+
+  private async projectFilter(projectId: string, endpoints: Endpoint[]): Promise<Endpoint[]> {
+    const byId = new Map(endpoints.map((e) => [e.id, e]));
+    const out = new Map<string, Endpoint>();
+    for (const id of await selectEndpointIdsOfProject(this.d.db, projectId)) {
+      const e = byId.get(id);
+      if (e) out.set(id, e);
+    }
+    const groups = await selectEndpointGroups(this.d.db, { ids: await selectGroupIdsOfProject(this.d.db, projectId) });
+    for (const g of groups) for (const e of endpoints) if (!out.has(e.id) && endpointMatchesGroup(e, g.filters)) out.set(e.id, e);
+    return [...out.values()];
+  }
+
+  private async loaded() {
     const gen = this.d.invalidator.generation;
     if (this.cached?.generation !== gen) {
-      this.cached = { generation: gen, services: await selectServices(this.d.db, {}), endpoints: await selectEndpoints(this.d.db, {}) };
+      this.cached = { generation: gen, services: await selectServices(this.d.db, {}), endpoints: await selectEndpoints(this.d.db, {}), filters: new Map() };
     }
+    return this.cached;
+  }
+
+  /**
+   * The v3 catalog: enabled services with their enabled endpoints, URLs substituted for the
+   * project; endpoints whose URL needs a value we do not have are left out, as Keystone does.
+   * A project with OS-EP-FILTER associations sees only those endpoints, and only the services
+   * that keep at least one; without associations it sees everything, or nothing when
+   * `return_all_endpoints_if_no_filter` is off (keystone/catalog/backends/sql.py get_v3_catalog).
+   */
+  async catalogFor(projectId: string | undefined, userId: string): Promise<CatalogEntry[]> {
+    const cached = await this.loaded();
+    let filter: ReadonlySet<string> | undefined;
+    if (projectId !== undefined) {
+      filter = cached.filters.get(projectId);
+      if (!filter) {
+        filter = new Set((await this.projectFilter(projectId, cached.endpoints)).map((e) => e.id));
+        if (cached.filters.size >= MAX_CACHED_FILTERS) cached.filters.clear();
+        cached.filters.set(projectId, filter);
+      }
+      if (filter.size === 0) filter = undefined;
+    }
+    if (!filter && !this.returnAll) return [];
     const values: Record<string, string | undefined> = { tenant_id: projectId, project_id: projectId, user_id: userId };
     const out: CatalogEntry[] = [];
-    for (const s of this.cached.services) {
+    for (const s of cached.services) {
       if (!s.enabled) continue;
       const endpoints: CatalogEntry['endpoints'] = [];
-      for (const e of this.cached.endpoints) {
-        if (e.serviceId !== s.id || !e.enabled) continue;
+      for (const e of cached.endpoints) {
+        if (e.serviceId !== s.id || !e.enabled || (filter && !filter.has(e.id))) continue;
         let missing = false;
         const url = e.url.replace(SUBST, (_m, key: string) => {
           const v = values[key];
@@ -251,6 +325,7 @@ export class CatalogService {
         });
         if (!missing) endpoints.push({ id: e.id, interface: e.interface, region_id: e.regionId, url, region: e.regionId });
       }
+      if (filter && endpoints.length === 0) continue;
       out.push({ id: s.id, type: s.type, name: typeof s.extra.name === 'string' ? s.extra.name : '', endpoints });
     }
     return out;
