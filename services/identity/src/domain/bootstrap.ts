@@ -65,7 +65,7 @@ export async function bootstrap(
     admin = await s.users.createUser({ name: input.adminUsername, domainId, password: input.adminPassword, enabled: true }, undefined);
     created.push(`user ${input.adminUsername}`);
   } else {
-    if (!(await s.users.checkPassword(admin, input.adminPassword))) {
+    if (!(await s.users.passwordUsable(admin, input.adminPassword))) {
       await s.users.updateUser(admin.id, { password: input.adminPassword }, caller);
       created.push(`password of ${input.adminUsername} reset`);
     }
