@@ -45,6 +45,12 @@ export interface RouteSpec<P extends TSchema = TSchema, Q extends TSchema = TSch
   auth?: RouteAuth;
   /** The upstream policy name, or null for routes upstream does not guard. */
   policy: string | null;
+  /**
+   * When upstream picks the rule by the request (Keystone's trust listing checks
+   * identity:list_trusts_for_trustor for ?trustor_user_id=), the name to enforce instead of
+   * `policy`, which stays the name of the plain request.
+   */
+  policyOf?: (input: RouteInput<Static<P>, Static<Q>, unknown>) => string;
   /** Builds policy `target` data (may load the resource); runs after authentication. */
   target?: (input: RouteInput<Static<P>, Static<Q>, unknown>, ctx: RequestContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** Extra credentials for policy (Keystone adds the token's own data). */
@@ -106,7 +112,7 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: Rout
           if (spec.target) target.target = await spec.target(input, req.ctx);
           if (rawBody && typeof rawBody === 'object' && isJsonBody(rawBody)) target.request_body = rawBody;
           const creds = { ...policyCredentials(req.ctx), ...(spec.credentials?.(req.ctx) ?? {}) };
-          deps.enforcer.enforce(spec.policy, target, creds);
+          deps.enforcer.enforce(spec.policyOf ? spec.policyOf(input) : spec.policy, target, creds);
         }
         // 3. the body
         let body: unknown = rawBody;

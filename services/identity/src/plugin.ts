@@ -33,6 +33,7 @@ import { AuthService } from './domain/auth.service.js';
 import { ApplicationCredentialsService } from './domain/application-credentials.service.js';
 import { TrustsService } from './domain/trusts.service.js';
 import { CredentialsService } from './domain/credentials.service.js';
+import { OAuth1Service } from './domain/oauth1.service.js';
 import { credentialCipherFor } from './crypto/credential-cipher.js';
 import { bootstrap, type BootstrapInput, type BootstrapResult } from './domain/bootstrap.js';
 import type { IdentityServices } from './services.js';
@@ -55,6 +56,7 @@ import { endpointFilterRoutes } from './api/endpoint-filter.js';
 import { revokeRoutes } from './api/revoke.js';
 import { credentialRoutes } from './api/credentials.js';
 import { ec2Routes } from './api/ec2.js';
+import { oauth1Routes } from './api/oauth1.js';
 import { applicationCredentialRoutes } from './api/application-credentials.js';
 import { trustRoutes } from './api/trusts.js';
 
@@ -149,6 +151,7 @@ export function identityRoutes(services: IdentityServices, frame: Frame): AnyRou
     ...revokeRoutes(services, frame),
     ...credentialRoutes(services, frame),
     ...ec2Routes(services, frame),
+    ...oauth1Routes(services, frame),
     ...applicationCredentialRoutes(services, frame),
     ...trustRoutes(services, frame),
   ];
@@ -190,8 +193,9 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const auth = new AuthService(core, { resources, users, roles, tokens, trusts, applicationCredentials });
   const cipher = credentialCipherFor(config.credential.key_repository, clock, (m) => log.warn({ key_repository: config.credential.key_repository }, m));
   const credentials = new CredentialsService(core, { cipher, resources, users, tokens }, { userLimit: config.credential.user_limit, authTtlMinutes: config.credential.auth_ttl });
+  const oauth1 = new OAuth1Service(core, { resources, roles }, { requestTokenDuration: config.oauth1.request_token_duration, accessTokenDuration: config.oauth1.access_token_duration });
   const domainConfigs = new DomainConfigService(core, resources, { defaults: { identity: { driver: 'sql', list_limit: null }, ldap: LDAP_DEFAULTS }, securityCompliance: config.security_compliance });
-  const services: IdentityServices = { resources, users, roles, catalog, revocations, tokens, auth, credentials, limits, policies, endpointFilter, groups, domainConfigs, applicationCredentials, trusts };
+  const services: IdentityServices = { resources, users, roles, catalog, revocations, tokens, auth, credentials, oauth1, limits, policies, endpointFilter, groups, domainConfigs, applicationCredentials, trusts };
 
   const overrides = config.oslo_policy.policy_file ? await loadPolicyFile(config.oslo_policy.policy_file) : undefined;
   const enforcer = new Enforcer(identityPolicies, {

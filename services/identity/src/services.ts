@@ -4,6 +4,7 @@ import type { ApplicationCredentialsService } from './domain/application-credent
 import type { TrustsService } from './domain/trusts.service.js';
 import type { CatalogService } from './domain/catalog.service.js';
 import type { CredentialsService } from './domain/credentials.service.js';
+import type { OAuth1Service } from './domain/oauth1.service.js';
 import type { DomainConfigService } from './domain/domain-config.service.js';
 import type { LimitsService } from './domain/limits.service.js';
 import type { PoliciesService } from './domain/policies.service.js';
@@ -24,6 +25,7 @@ export interface IdentityServices {
   tokens: TokensService;
   auth: AuthService;
   credentials: CredentialsService;
+  oauth1: OAuth1Service;
   limits: LimitsService;
   policies: PoliciesService;
   endpointFilter: EndpointFilterService;

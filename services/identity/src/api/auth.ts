@@ -24,6 +24,15 @@ const AuthBody = Type.Object({
             }),
           ),
           token: Type.Optional(Type.Object({ id: Type.String() }, { required: ['id'] })),
+          // upstream has no schema for it; the fields it reads must at least be strings
+          application_credential: Type.Optional(
+            Type.Object({
+              id: Type.Optional(Type.String()),
+              name: Type.Optional(Type.String()),
+              secret: Type.Optional(Type.String()),
+              user: Type.Optional(Type.Object({ id: Type.Optional(Type.String()), name: Type.Optional(Type.String()), domain: Type.Optional(NameOrId) })),
+            }),
+          ),
         },
         { required: ['methods'] },
       ),
@@ -49,12 +58,23 @@ function subjectToken(req: FastifyRequest): string {
   return t;
 }
 
+/**
+ * keystonemiddleware says it enforces application credential access rules with this header;
+ * without it (or below 1.0) a token restricted by access rules does not validate.
+ */
+function withoutAccessRules(req: FastifyRequest): boolean {
+  const v = req.headers['openstack-identity-access-rules'];
+  const version = Number.parseFloat((Array.isArray(v) ? v[0] : v) ?? '');
+  return !(version >= 1.0);
+}
+
 /** "nocatalog" is a flag: present (any value) means no catalog, as Keystone reads it. */
 const wantsCatalog = (q: { nocatalog?: string }) => q.nocatalog === undefined;
 
 export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
+  // a trust token's catalog is the trustor's, as upstream builds it
   const render = async (t: TokenData, withCatalog: boolean) =>
-    tokenView(t, withCatalog && t.scope.type !== 'unscoped' ? await s.catalog.catalogFor(t.project?.id, t.user.id) : undefined);
+    tokenView(t, withCatalog && t.scope.type !== 'unscoped' ? await s.catalog.catalogFor(t.project?.id, t.trust?.trustorId ?? t.user.id) : undefined);
 
   // The subject token feeds policy as target.token, as Keystone does.
   const subjectTarget = async (req: FastifyRequest, allowExpired: boolean) => {
@@ -103,7 +123,7 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         errors: [404],
         handler: async ({ req, reply, query }) => {
           const id = subjectToken(req);
-          const t = await s.tokens.validate(id, { allowExpired: queryBool(query.allow_expired) === true });
+          const t = await s.tokens.validate(id, { allowExpired: queryBool(query.allow_expired) === true, withoutAccessRules: withoutAccessRules(req) });
           void reply.header('x-subject-token', id);
           return method === 'GET' ? render(t, wantsCatalog(query)) : undefined;
         },

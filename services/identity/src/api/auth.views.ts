@@ -1,4 +1,4 @@
-// The token document Keystone returns from POST/GET /v3/auth/tokens.
+// The token document Keystone returns from POST/GET /v3/auth/tokens (render_token.py).
 import type { TokenData } from '../domain/tokens.service.js';
 import type { CatalogEntry } from '../domain/catalog.service.js';
 import { isoMicros, isoSeconds } from './views.js';
@@ -18,13 +18,24 @@ export function tokenView(t: TokenData, catalog: CatalogEntry[] | undefined): { 
   };
   if (t.project) {
     token.project = { domain: { id: t.project.domain.id, name: t.project.domain.name }, id: t.project.id, name: t.project.name };
-    token.is_domain = false;
+    // a trust-scoped token says nothing about is_domain, as upstream renders it
+    if (!t.trust) token.is_domain = false;
+  }
+  if (t.trust) {
+    token['OS-TRUST:trust'] = { id: t.trust.id, impersonation: t.trust.impersonation, trustee_user: { id: t.trust.trusteeId }, trustor_user: { id: t.trust.trustorId } };
   }
   if (t.domain) token.domain = { id: t.domain.id, name: t.domain.name };
   if (t.scope.type === 'system') token.system = { all: true };
   if (t.scope.type !== 'unscoped') {
-    token.roles = t.roles.map((r) => ({ id: r.id, name: r.name }));
+    // trust tokens carry whole roles (get_role()), others id and name
+    token.roles = t.roles.map((r) =>
+      r.detail ? { ...r.detail.extra, id: r.id, name: r.name, description: r.detail.description, domain_id: r.detail.domainId, options: r.detail.options } : { id: r.id, name: r.name },
+    );
     if (catalog) token.catalog = catalog;
+  }
+  if (t.applicationCredential) {
+    const a = t.applicationCredential;
+    token.application_credential = { id: a.id, name: a.name, restricted: a.restricted, ...(a.accessRules.length ? { access_rules: a.accessRules } : {}) };
   }
   return { token };
 }

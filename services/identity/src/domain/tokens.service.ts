@@ -1,6 +1,7 @@
 // Tokens: issue Keystone-compatible Fernet tokens, validate them (cached in memory until identity
-// data changes), revoke them. Validation re-reads the user, scope and roles, as Keystone does,
-// so disabling or deleting anything a token depends on stops the token.
+// data changes), revoke them. Validation re-reads the user, scope and roles (and the trust or
+// application credential a token carries), as Keystone does, so disabling or deleting anything a
+// token depends on stops the token.
 import { LRUCache } from 'lru-cache';
 import { UnauthorizedError } from '@alto/kernel';
 import type { AuthContext } from '@alto/http';
@@ -8,17 +9,43 @@ import type { TokenFormatter, TokenPayload, ParsedToken } from '../crypto/token-
 import type { FernetKeySource } from '../crypto/key-repository.js';
 import type { FernetKey } from '../crypto/fernet.js';
 import { newAuditId } from '../crypto/token-formatter.js';
-import type { Scope } from './models.js';
+import type { Role, Scope } from './models.js';
 import { TokenInvalid, TokenUnrecognized } from './errors.js';
+import { ForbiddenQuietly, TrustNotFound } from './delegation.errors.js';
 import type { CoreDeps } from './deps.js';
 import type { ResourceService } from './resource.service.js';
 import type { UsersService } from './users.service.js';
 import type { RolesService } from './roles.service.js';
-import type { RevocationService } from './revocation.service.js';
+import type { RevocableToken, RevocationService } from './revocation.service.js';
+import type { TrustsService } from './trusts.service.js';
+import type { ApplicationCredentialsService } from './application-credentials.service.js';
 
 export interface Named {
   id: string;
   name: string;
+}
+
+/** A role in a token; trust tokens show the whole role, as upstream renders them. */
+export interface TokenRole extends Named {
+  detail?: Pick<Role, 'description' | 'domainId' | 'options' | 'extra'>;
+}
+
+/** OS-TRUST:trust of a trust-scoped token. */
+export interface TokenTrust {
+  id: string;
+  impersonation: boolean;
+  trustorId: string;
+  trusteeId: string;
+  /** Epoch ms; the token stops validating when the trust expires. */
+  expiresAt: number | null;
+}
+
+/** The application credential a token was made with. */
+export interface TokenApplicationCredential {
+  id: string;
+  name: string;
+  restricted: boolean;
+  accessRules: { id: string; service: string; path: string; method: string }[];
 }
 
 export interface TokenData {
@@ -28,11 +55,16 @@ export interface TokenData {
   auditIds: string[];
   expiresAt: Date;
   issuedAt: Date;
+  /** The user the token acts as: for an impersonating trust, the trustor. */
   user: Named & { domain: Named; passwordExpiresAt: number | null };
+  /** The user who authenticated (the trustee of a trust token); the token's own user id. */
+  authUserId: string;
   scope: Scope;
   project?: Named & { domain: Named };
   domain?: Named;
-  roles: Named[];
+  roles: TokenRole[];
+  trust?: TokenTrust;
+  applicationCredential?: TokenApplicationCredential;
 }
 
 export interface TokenSettings {
@@ -58,12 +90,23 @@ export class TokensService {
   private readonly users: UsersService;
   private readonly roles: RolesService;
   private readonly revocations: RevocationService;
+  private readonly trusts: TrustsService;
+  private readonly applicationCredentials: ApplicationCredentialsService;
   private readonly settings: TokenSettings;
   private readonly cache: LRUCache<string, CacheEntry>;
 
   constructor(
     deps: CoreDeps,
-    services: { formatter: TokenFormatter; keys: FernetKeySource; resources: ResourceService; users: UsersService; roles: RolesService; revocations: RevocationService },
+    services: {
+      formatter: TokenFormatter;
+      keys: FernetKeySource;
+      resources: ResourceService;
+      users: UsersService;
+      roles: RolesService;
+      revocations: RevocationService;
+      trusts: TrustsService;
+      applicationCredentials: ApplicationCredentialsService;
+    },
     settings: TokenSettings,
   ) {
     this.d = deps;
@@ -73,17 +116,41 @@ export class TokensService {
     this.users = services.users;
     this.roles = services.roles;
     this.revocations = services.revocations;
+    this.trusts = services.trusts;
+    this.applicationCredentials = services.applicationCredentials;
     this.settings = settings;
     this.cache = new LRUCache({ max: settings.cacheEntries });
   }
 
-  /** Makes a token for a user already authenticated by some method. */
-  async issue(req: { userId: string; methods: string[]; scope: Scope; expiresAt?: Date; parentAuditIds?: string[] }): Promise<TokenData> {
+  /**
+   * Makes a token for a user already authenticated by some method. `notAfter` caps the expiry
+   * (an application credential's own, CVE-2022-2447); a trust or credential id makes the
+   * token trust-scoped (payload 3) or an application credential token (payload 9).
+   */
+  async issue(req: {
+    userId: string;
+    methods: string[];
+    scope: Scope;
+    expiresAt?: Date;
+    notAfter?: Date;
+    parentAuditIds?: string[];
+    trustId?: string;
+    applicationCredentialId?: string;
+  }): Promise<TokenData> {
     const now = this.d.clock.nowMs();
     // Keystone keeps whole seconds in the token
-    const expiresAt = req.expiresAt ?? new Date(Math.floor(now / 1000) * 1000 + this.settings.expiration * 1000);
+    let expiresAt = req.expiresAt ?? new Date(Math.floor(now / 1000) * 1000 + this.settings.expiration * 1000);
+    if (req.notAfter && req.notAfter < expiresAt) expiresAt = new Date(Math.floor(req.notAfter.getTime() / 1000) * 1000);
     const auditIds = [newAuditId(), ...(req.parentAuditIds ? [req.parentAuditIds[req.parentAuditIds.length - 1]!] : [])];
-    const payload: TokenPayload = { userId: req.userId, methods: req.methods, scope: toTokenScope(req.scope), expiresAt, auditIds };
+    const payload: TokenPayload = {
+      userId: req.userId,
+      methods: req.methods,
+      scope: toTokenScope(req.scope),
+      expiresAt,
+      auditIds,
+      ...(req.trustId ? { trustId: req.trustId } : {}),
+      ...(req.applicationCredentialId ? { applicationCredentialId: req.applicationCredentialId } : {}),
+    };
     const id = await this.formatter.create(payload);
     const keys = await this.keys.keys();
     const data = await this.build({ ...payload, issuedAt: new Date(Math.floor(now / 1000) * 1000), payloadVersion: 0 }, id, 'issue');
@@ -94,15 +161,20 @@ export class TokensService {
   /**
    * What a token stands for. Throws a NotFoundError (404 on X-Subject-Token) for anything that
    * is not a valid, unrevoked token of an enabled user with access to its scope.
+   * `withoutAccessRules`: the caller cannot enforce application credential access rules
+   * (no OpenStack-Identity-Access-Rules header), so tokens restricted by them are refused.
    */
-  async validate(id: string, opts: { allowExpired?: boolean } = {}): Promise<TokenData> {
+  async validate(id: string, opts: { allowExpired?: boolean; withoutAccessRules?: boolean } = {}): Promise<TokenData> {
     const now = this.d.clock.nowMs();
     const graceMs = opts.allowExpired ? this.settings.allowExpiredWindow * 1000 : 0;
     const keys = await this.keys.keys();
     const hit = this.cache.get(id);
     if (hit && hit.generation === this.d.invalidator.generation && hit.keys === keys) {
       if (hit.data.expiresAt.getTime() + graceMs <= now) throw TokenInvalid();
-      if (this.revocations.isRevoked(revocable(hit.data))) throw TokenInvalid();
+      if (this.isRevoked(hit.data)) throw TokenInvalid();
+      // a trust can expire before its tokens do
+      if (hit.data.trust?.expiresAt != null && now > hit.data.trust.expiresAt) throw TrustNotFound(hit.data.trust.id);
+      if (opts.withoutAccessRules && hit.data.applicationCredential?.accessRules.length) throw TokenInvalid();
       return hit.data;
     }
     let parsed: ParsedToken;
@@ -114,8 +186,9 @@ export class TokensService {
     if (parsed.expiresAt.getTime() + graceMs <= now) throw TokenInvalid();
     const generation = this.d.invalidator.generation;
     const data = await this.build(parsed, id, 'validate');
-    if (this.revocations.isRevoked(revocable(data))) throw TokenInvalid();
+    if (this.isRevoked(data)) throw TokenInvalid();
     this.cache.set(id, { generation, keys, data });
+    if (opts.withoutAccessRules && data.applicationCredential?.accessRules.length) throw TokenInvalid();
     return data;
   }
 
@@ -143,9 +216,41 @@ export class TokensService {
       expiresAt: p.expiresAt,
       issuedAt: p.issuedAt,
       user: { id: user.id, name: user.name, domain: { id: userDomain.id, name: userDomain.name }, passwordExpiresAt: user.passwordExpiresAt },
+      authUserId: user.id,
     };
+    // A delegation is re-read every time: deleting, expiring or using up a trust, or deleting
+    // an application credential, ends its tokens (TokenModel.mint()).
+    const trust = p.trustId ? await this.trusts.getTrustOrThrow(p.trustId) : undefined;
+    let delegation: Pick<TokenData, 'trust' | 'applicationCredential'> = {};
+    if (trust) {
+      if (user.id !== trust.trusteeUserId) throw ForbiddenQuietly('identity.not_trustee');
+      const trustor = await this.users.getUserOrThrow(trust.trustorUserId).catch(() => {
+        throw fail();
+      });
+      const trustorDomain = await this.resources.getDomainOrThrow(trustor.domainId).catch(() => {
+        throw fail();
+      });
+      if (!trustorDomain.enabled) throw fail();
+      if (!trustor.enabled) throw ForbiddenQuietly('identity.trustor_disabled');
+      if (trust.impersonation) {
+        base.user = { id: trustor.id, name: trustor.name, domain: { id: trustorDomain.id, name: trustorDomain.name }, passwordExpiresAt: trustor.passwordExpiresAt };
+      }
+      delegation = { trust: { id: trust.id, impersonation: trust.impersonation, trustorId: trustor.id, trusteeId: user.id, expiresAt: trust.expiresAt } };
+    }
+    const appCred = p.applicationCredentialId ? await this.applicationCredentials.getApplicationCredentialOrThrow(p.applicationCredentialId) : undefined;
+    if (appCred) {
+      if (appCred.userId !== user.id) throw fail();
+      delegation = {
+        applicationCredential: {
+          id: appCred.id,
+          name: appCred.name,
+          restricted: !appCred.unrestricted,
+          accessRules: appCred.accessRules.map((r) => ({ id: r.id, service: r.service, path: r.path, method: r.method })),
+        },
+      };
+    }
     const scope = fromTokenScope(p.scope);
-    if (scope.type === 'unscoped') return { ...base, scope, roles: [] };
+    if (scope.type === 'unscoped') return { ...base, scope, roles: [], ...delegation };
     let roleIds: string[];
     let project: TokenData['project'];
     let domain: TokenData['domain'];
@@ -158,7 +263,26 @@ export class TokensService {
       });
       if (!pr.enabled || !prDomain.enabled || pr.isDomain) throw fail();
       project = { id: pr.id, name: pr.name, domain: { id: prDomain.id, name: prDomain.name } };
-      roleIds = await this.roles.effectiveRoleIds(user.id, { project: pr.id });
+      if (trust) {
+        if (trust.projectId !== pr.id) throw fail();
+        // the trust's roles (and what they imply) that its trustor still holds there, or 403
+        const roles: TokenRole[] = (await this.trusts.tokenRoles(trust)).map((r) => ({
+          id: r.id,
+          name: r.name,
+          detail: { description: r.description, domainId: r.domainId, options: r.options, extra: r.extra },
+        }));
+        if (roles.length === 0) throw fail();
+        return { ...base, scope, roles, project, ...delegation };
+      }
+      if (appCred) {
+        if (appCred.projectId !== pr.id) throw fail();
+        // the credential's roles the user still holds there
+        roleIds = await this.applicationCredentials.tokenRoleIds(appCred, user.id, pr.id);
+      } else {
+        roleIds = await this.roles.effectiveRoleIds(user.id, { project: pr.id });
+      }
+    } else if (trust || appCred) {
+      throw fail();
     } else if (scope.type === 'domain') {
       const dm = await this.resources.getDomainOrThrow(scope.domainId).catch(() => {
         throw fail();
@@ -172,7 +296,17 @@ export class TokensService {
     if (roleIds.length === 0) throw fail();
     const byId = await this.roles.rolesByIds(roleIds);
     const roles = [...byId.values()].map((r) => ({ id: r.id, name: r.name }));
-    return { ...base, scope, roles, ...(project ? { project } : {}), ...(domain ? { domain } : {}) };
+    return { ...base, scope, roles, ...(project ? { project } : {}), ...(domain ? { domain } : {}), ...delegation };
+  }
+
+  /**
+   * Keystone matches an event's user_id against the token's user, trustor and trustee: a
+   * password change or disable of the trustor revokes the trust's tokens too.
+   */
+  private isRevoked(t: TokenData): boolean {
+    const r = revocable(t);
+    if (this.revocations.isRevoked(r)) return true;
+    return t.trust !== undefined && this.revocations.isRevoked({ ...r, userId: t.trust.trustorId });
   }
 }
 
@@ -184,9 +318,10 @@ export function fromTokenScope(s: TokenPayload['scope']): Scope {
   return s.type === 'system' ? { type: 'system' } : s;
 }
 
-function revocable(t: TokenData) {
+function revocable(t: TokenData): RevocableToken {
   return {
-    userId: t.user.id,
+    userId: t.authUserId,
+    trustId: t.trust?.id,
     projectId: t.project?.id,
     domainId: t.domain?.id,
     domainIds: [t.user.domain.id, ...(t.project ? [t.project.domain.id] : []), ...(t.domain ? [t.domain.id] : [])],
@@ -217,6 +352,8 @@ export function toAuthContext(t: TokenData): AuthContext {
     serviceRoles: [],
     authMethods: t.methods,
     auditIds: t.auditIds,
+    trustId: t.trust?.id,
+    applicationCredentialId: t.applicationCredential?.id,
     tokenExpiresAt: t.expiresAt,
   };
 }
