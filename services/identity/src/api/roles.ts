@@ -1,5 +1,6 @@
 // /v3/roles, role inference rules (/v3/roles/{prior}/implies, /v3/role_inferences).
 import Type from 'typebox';
+import { ForbiddenError, type RequestContext } from '@alto/kernel';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
 import { Description, IdString, ImmutableOptions, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, filtersOf, tokenCredentials, type Frame } from './common.js';
@@ -20,6 +21,15 @@ export function wireRole(r: Role) {
 }
 
 export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
+  /**
+   * COMPAT(keystone): a domain-specific role is guarded by its own rules (identity:*_domain_role).
+   * A route carries one policy name, checked first; this adds the domain rule for domain roles,
+   * which under the default rules is the stricter one, so together they admit whom Keystone admits.
+   */
+  const enforceDomainRole = (policy: string, role: Record<string, unknown>, ctx: RequestContext) => {
+    if (!frame.enforce) throw new ForbiddenError(undefined, 'identity.no_enforcer');
+    frame.enforce(policy, { role }, ctx);
+  };
   const target = async (id: string) => {
     const r = await s.roles.getRoleOrThrow(id).catch(() => undefined);
     return r ? { role: wireRole(r) } : {};
@@ -40,8 +50,9 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       policy: 'identity:list_roles',
       credentials: tokenCredentials,
       errors: [],
-      handler: async ({ req, query }) => {
+      handler: async ({ req, query }, ctx) => {
         const q = query as Record<string, unknown>;
+        if (queryStr(q.domain_id)) enforceDomainRole('identity:list_domain_roles', {}, ctx);
         const roles = await s.roles.listRoles({ ...filtersOf(q, { name: 'name' }), domainId: queryStr(q.domain_id) ?? null });
         const base = baseUrl(req, frame);
         return collection('roles', roles.map((r) => roleView(r, base)), req, frame);
@@ -50,7 +61,6 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
     defineRoute({
       method: 'POST',
       url: '/v3/roles',
-      // Keystone guards domain-specific roles with their own rule names
       policy: 'identity:create_role',
       credentials: tokenCredentials,
       target: ({ body }) => ({ role: (body as { role?: unknown } | undefined)?.role ?? {} }),
@@ -59,9 +69,9 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       bodyKeyMissing: 'empty',
       status: 201,
       errors: [409],
-      handler: async ({ body, req }) => {
+      handler: async ({ body, req }, ctx) => {
         const r = body as Record<string, unknown>;
-        if (r.domain_id) await s.resources.getDomainOrThrow(r.domain_id as string);
+        if (r.domain_id) enforceDomainRole('identity:create_domain_role', r, ctx);
         const created = await s.roles.createRole(
           {
             name: r.name as string,
@@ -83,7 +93,11 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       target: ({ params }) => target(params.role_id),
       errors: [404],
-      handler: async ({ params, req }) => ({ role: roleView(await s.roles.getRoleOrThrow(params.role_id), baseUrl(req, frame)) }),
+      handler: async ({ params, req }, ctx) => {
+        const role = await s.roles.getRoleOrThrow(params.role_id);
+        if (role.domainId) enforceDomainRole('identity:get_domain_role', wireRole(role), ctx);
+        return { role: roleView(role, baseUrl(req, frame)) };
+      },
     }),
     defineRoute({
       method: 'PATCH',
@@ -96,8 +110,10 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       bodyKey: 'role',
       bodyKeyMissing: 'null',
       errors: [403, 404, 409],
-      handler: async ({ params, body, req }) => {
+      handler: async ({ params, body, req }, ctx) => {
         const r = body as Record<string, unknown>;
+        const current = await s.roles.getRoleOrThrow(params.role_id);
+        if (current.domainId) enforceDomainRole('identity:update_domain_role', wireRole(current), ctx);
         const updated = await s.roles.updateRole(
           params.role_id,
           {
@@ -120,7 +136,9 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       target: ({ params }) => target(params.role_id),
       status: 204,
       errors: [403, 404],
-      handler: async ({ params, req }) => {
+      handler: async ({ params, req }, ctx) => {
+        const current = await s.roles.getRoleOrThrow(params.role_id);
+        if (current.domainId) enforceDomainRole('identity:delete_domain_role', wireRole(current), ctx);
         await s.roles.deleteRole(params.role_id, callerOf(req));
         return undefined;
       },

@@ -1,11 +1,21 @@
-// Role assignments: who holds which role where (project, domain or system).
-import type { Selectable } from 'kysely';
+// Role assignments (who holds which role where: project, domain or system, directly or inherited
+// to projects below) and the project-hierarchy reads that resolving them needs.
+import { sql, type Selectable } from 'kysely';
 import type { AssignmentTable, AssignmentType } from './schema.js';
 import { int, type Db } from './rows.js';
 
 export type AssignmentRow = Selectable<AssignmentTable>;
 
 export const SYSTEM_TARGET = 'system';
+
+export const USER_TYPES: AssignmentType[] = ['UserProject', 'UserDomain', 'UserSystem'];
+export const GROUP_TYPES: AssignmentType[] = ['GroupProject', 'GroupDomain', 'GroupSystem'];
+export const PROJECT_TYPES: AssignmentType[] = ['UserProject', 'GroupProject'];
+export const DOMAIN_TYPES: AssignmentType[] = ['UserDomain', 'GroupDomain'];
+export const SYSTEM_TYPES: AssignmentType[] = ['UserSystem', 'GroupSystem'];
+
+/** Project hierarchies are shallow (Keystone's max_project_tree_depth is 5); this only stops a corrupt cycle. */
+const MAX_DEPTH = 100;
 
 export async function insertAssignment(db: Db, a: AssignmentRow): Promise<void> {
   await db.insertInto('assignment').values(a).execute();
@@ -46,7 +56,10 @@ export interface AssignmentFilter {
 
 export async function selectAssignments(db: Db, f: AssignmentFilter): Promise<AssignmentRow[]> {
   let q = db.selectFrom('assignment').selectAll();
-  if (f.types) q = q.where('type', 'in', f.types);
+  if (f.types) {
+    if (f.types.length === 0) return [];
+    q = q.where('type', 'in', f.types);
+  }
   if (f.actorIds) {
     if (f.actorIds.length === 0) return [];
     q = q.where('actor_id', 'in', f.actorIds);
@@ -66,4 +79,149 @@ export async function deleteAssignmentsOfActor(db: Db, actorId: string): Promise
 
 export async function deleteAssignmentsOnTarget(db: Db, targetId: string): Promise<void> {
   await db.deleteFrom('assignment').where('target_id', '=', targetId).execute();
+}
+
+/** True when the group holds any role anywhere (its deletion then revokes its members' tokens). */
+export async function actorHasAssignments(db: Db, actorId: string, types: AssignmentType[]): Promise<boolean> {
+  const r = await db.selectFrom('assignment').select('role_id').where('actor_id', '=', actorId).where('type', 'in', types).limit(1).executeTakeFirst();
+  return r !== undefined;
+}
+
+export type TokenScope = { project: string } | { domain: string } | { system: 'all' };
+
+/**
+ * The role ids a token of the user on the scope starts from, before implications: in one query.
+ * On a project: grants to the user or any of the user's groups on the project itself, plus
+ * grants inherited to projects on any ancestor project and on the project's domain (the
+ * ancestor chain is a recursive CTE over project.parent_id). On a domain: the user's and groups'
+ * non-inherited grants there. On the system: the user's and groups' system grants.
+ */
+export async function selectTokenRoleIds(db: Db, userId: string, scope: TokenScope): Promise<string[]> {
+  const groupsOfUser = db.selectFrom('user_group_membership').select('group_id').where('user_id', '=', userId);
+  if ('project' in scope) {
+    const rows = await db
+      .withRecursive('chain(id, parent_id, is_domain, depth)', (qc) =>
+        qc
+          .selectFrom('project')
+          .where('id', '=', scope.project)
+          .select(['id', 'parent_id', 'is_domain', sql<number>`0`.as('depth')])
+          .unionAll((rc) =>
+            rc
+              .selectFrom('project as p')
+              .innerJoin('chain as c', 'c.parent_id', 'p.id')
+              .where('c.depth', '<', MAX_DEPTH)
+              .select(['p.id', 'p.parent_id', 'p.is_domain', sql<number>`c.depth + 1`.as('depth')]),
+          ),
+      )
+      .selectFrom('assignment as a')
+      .innerJoin('chain as c', 'c.id', 'a.target_id')
+      .select('a.role_id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('a.type', '=', 'UserProject'), eb('a.actor_id', '=', userId)]),
+          eb.and([eb('a.type', '=', 'UserDomain'), eb('a.actor_id', '=', userId)]),
+          eb.and([eb('a.type', '=', 'GroupProject'), eb('a.actor_id', 'in', groupsOfUser)]),
+          eb.and([eb('a.type', '=', 'GroupDomain'), eb('a.actor_id', 'in', groupsOfUser)]),
+        ]),
+      )
+      .where((eb) =>
+        eb.or([
+          // the project itself: direct grants only (an inherited grant there is for its children)
+          eb.and([eb('c.depth', '=', 0), eb('c.is_domain', '=', 0), eb('a.inherited', '=', 0), eb('a.type', 'in', PROJECT_TYPES)]),
+          eb.and([eb('c.depth', '>', 0), eb('c.is_domain', '=', 0), eb('a.inherited', '=', 1), eb('a.type', 'in', PROJECT_TYPES)]),
+          eb.and([eb('c.depth', '>', 0), eb('c.is_domain', '=', 1), eb('a.inherited', '=', 1), eb('a.type', 'in', DOMAIN_TYPES)]),
+        ]),
+      )
+      .execute();
+    return rows.map((r) => r.role_id);
+  }
+  const [userType, groupType, target]: [AssignmentType, AssignmentType, string] =
+    'domain' in scope ? ['UserDomain', 'GroupDomain', scope.domain] : ['UserSystem', 'GroupSystem', SYSTEM_TARGET];
+  const rows = await db
+    .selectFrom('assignment')
+    .select('role_id')
+    .where('target_id', '=', target)
+    .where('inherited', '=', 0)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('type', '=', userType), eb('actor_id', '=', userId)]),
+        eb.and([eb('type', '=', groupType), eb('actor_id', 'in', groupsOfUser)]),
+      ]),
+    )
+    .execute();
+  return rows.map((r) => r.role_id);
+}
+
+/** A project's domain and its ancestor projects (parent first, the domain excluded); undefined for an unknown project. */
+export async function selectProjectLineage(db: Db, projectId: string): Promise<{ domainId: string; isDomain: boolean; ancestors: string[] } | undefined> {
+  const rows = await db
+    .withRecursive('chain(id, parent_id, domain_id, is_domain, depth)', (qc) =>
+      qc
+        .selectFrom('project')
+        .where('id', '=', projectId)
+        .select(['id', 'parent_id', 'domain_id', 'is_domain', sql<number>`0`.as('depth')])
+        .unionAll((rc) =>
+          rc
+            .selectFrom('project as p')
+            .innerJoin('chain as c', 'c.parent_id', 'p.id')
+            .where('c.depth', '<', MAX_DEPTH)
+            .select(['p.id', 'p.parent_id', 'p.domain_id', 'p.is_domain', sql<number>`c.depth + 1`.as('depth')]),
+        ),
+    )
+    .selectFrom('chain')
+    .select(['id', 'domain_id', 'is_domain', 'depth'])
+    .orderBy('depth')
+    .execute();
+  const self = rows[0];
+  if (!self) return undefined;
+  return {
+    domainId: self.domain_id,
+    isDomain: Number(self.is_domain) === 1,
+    ancestors: rows.filter((r) => Number(r.depth) > 0 && Number(r.is_domain) === 0).map((r) => r.id),
+  };
+}
+
+/** Every project below each root (children, grandchildren, ...; the root itself excluded), in one recursive query. */
+export async function selectSubtrees(db: Db, rootIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(rootIds.map((r) => [r, []]));
+  if (rootIds.length === 0) return out;
+  const rows = await db
+    .withRecursive('sub(root, id, depth)', (qc) =>
+      qc
+        .selectFrom('project')
+        .where('id', 'in', rootIds)
+        .select(['id as root', 'id', sql<number>`0`.as('depth')])
+        .unionAll((rc) =>
+          rc
+            .selectFrom('project as p')
+            .innerJoin('sub as s', 's.id', 'p.parent_id')
+            .where('s.depth', '<', MAX_DEPTH)
+            .where('p.is_domain', '=', 0)
+            .select(['s.root', 'p.id', sql<number>`s.depth + 1`.as('depth')]),
+        ),
+    )
+    .selectFrom('sub')
+    .select(['root', 'id', 'depth'])
+    .where('depth', '>', 0)
+    .orderBy('depth')
+    .orderBy('id')
+    .execute();
+  for (const r of rows) out.get(r.root)?.push(r.id);
+  return out;
+}
+
+/** The projects (not domains) of each domain. */
+export async function selectProjectIdsByDomain(db: Db, domainIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(domainIds.map((d) => [d, []]));
+  if (domainIds.length === 0) return out;
+  const rows = await db.selectFrom('project').select(['id', 'domain_id']).where('domain_id', 'in', domainIds).where('is_domain', '=', 0).orderBy('id').execute();
+  for (const r of rows) out.get(r.domain_id)?.push(r.id);
+  return out;
+}
+
+/** The domain of each known project. */
+export async function selectProjectDomains(db: Db, projectIds: string[]): Promise<Map<string, string>> {
+  if (projectIds.length === 0) return new Map();
+  const rows = await db.selectFrom('project').select(['id', 'domain_id']).where('id', 'in', projectIds).execute();
+  return new Map(rows.map((r) => [r.id, r.domain_id]));
 }
