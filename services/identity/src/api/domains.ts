@@ -2,20 +2,36 @@
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
-import { Bool, Description, Name64, PathId, baseUrl, callerOf, collection, nullable, queryBool, queryStr, tokenCredentials, type Frame } from './common.js';
+import { DomainIdInvalid } from '../domain/resource.errors.js';
+import type { ProjectPatch } from '../domain/resource.service.js';
+import { Bool, Description, ImmutableOptions, Name64, PathId, baseUrl, callerOf, collection, filtersOf, nullable, tokenCredentials, type Frame } from './common.js';
 import { domainView } from './views.js';
 import type { Domain } from '../domain/models.js';
+import { OPTIONS_KEY } from '../store/project.repo.js';
+import { Tags, nameMatcherOf, tagFilterOf } from './projects.params.js';
 
-const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^,/]*$' }), { maxItems: 80, uniqueItems: true });
-const DomainProps = { description: Type.Optional(nullable(Description)), enabled: Type.Optional(Bool), name: Type.Optional(Name64), tags: Type.Optional(Tags) };
+const DomainProps = {
+  description: Type.Optional(nullable(Description)),
+  enabled: Type.Optional(Bool),
+  name: Type.Optional(Name64),
+  tags: Type.Optional(Tags),
+  options: Type.Optional(ImmutableOptions),
+};
 const DomainCreate = Type.Object(DomainProps, { required: ['name'], additionalProperties: true });
 const DomainUpdate = Type.Object(DomainProps, { minProperties: 1, additionalProperties: true });
 const Params = Type.Object({ domain_id: PathId });
-const KNOWN = new Set(['id', 'name', 'description', 'enabled', 'tags', 'options', 'links']);
+const KNOWN = new Set(['id', 'name', 'description', 'enabled', 'tags', 'options', 'links', OPTIONS_KEY]);
 
 /** Attributes Keystone keeps in `extra`: anything it does not model. */
 export function extraOf(input: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([k]) => !known.has(k)));
+}
+
+/** Keystone's _validate_id_format: an explicit domain id is a UUID in its 32-hex-digit form. */
+function explicitDomainId(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || !/^[0-9a-f]{32}$/.test(v)) throw DomainIdInvalid();
+  return v;
 }
 
 export function domainRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
@@ -32,7 +48,11 @@ export function domainRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [],
       handler: async ({ req, query }) => {
         const q = query as Record<string, unknown>;
-        const domains = await s.resources.listDomains({ name: queryStr(q.name), enabled: queryBool(q.enabled) });
+        // COMPAT(keystone): upstream ignores the tag filters here; they apply as on projects
+        const tags = tagFilterOf(q);
+        let domains = await s.resources.listDomains({ ...filtersOf(q, { name: 'name' }, { enabled: 'enabled' }), ...(tags ? { tags } : {}) });
+        const nameMatches = nameMatcherOf(q);
+        if (nameMatches) domains = domains.filter((d) => nameMatches(d.name));
         const base = baseUrl(req, frame);
         return collection('domains', domains.map((d) => domainView(d, base)), req, frame);
       },
@@ -50,8 +70,18 @@ export function domainRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [409],
       handler: async ({ body, req }) => {
         const d = body as Record<string, unknown>;
+        // the explicit id stays among the extra attributes too, as upstream keeps it
+        const id = explicitDomainId(d.explicit_domain_id);
         const created = await s.resources.createDomain(
-          { name: d.name as string, description: (d.description as string | null | undefined) ?? '', enabled: (d.enabled as boolean | undefined) ?? true, extra: extraOf(d, KNOWN) },
+          {
+            ...(id ? { id } : {}),
+            name: d.name as string,
+            description: (d.description as string | null | undefined) ?? '',
+            enabled: (d.enabled as boolean | undefined) ?? true,
+            tags: (d.tags as string[] | undefined) ?? [],
+            options: (d.options as Record<string, unknown> | undefined) ?? {},
+            extra: extraOf(d, KNOWN),
+          },
           callerOf(req),
         );
         return { domain: domainView(created, baseUrl(req, frame)) };
@@ -77,19 +107,16 @@ export function domainRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       body: DomainUpdate,
       bodyKey: 'domain',
       bodyKeyMissing: 'null',
-      errors: [404, 409],
+      errors: [403, 404, 409],
       handler: async ({ params, body, req }) => {
         const d = body as Record<string, unknown>;
-        const updated = await s.resources.updateDomain(
-          params.domain_id,
-          {
-            ...(d.name !== undefined ? { name: d.name as string } : {}),
-            ...(d.description !== undefined ? { description: d.description as string | null } : {}),
-            ...(d.enabled !== undefined ? { enabled: d.enabled as boolean } : {}),
-            extra: extraOf(d, KNOWN),
-          },
-          callerOf(req),
-        );
+        const patch: ProjectPatch = { extra: extraOf(d, KNOWN) };
+        if (d.name !== undefined) patch.name = d.name as string;
+        if (d.description !== undefined) patch.description = d.description as string | null;
+        if (d.enabled !== undefined) patch.enabled = d.enabled as boolean;
+        if (d.tags !== undefined) patch.tags = d.tags as string[];
+        if (d.options !== undefined) patch.options = d.options as Record<string, unknown>;
+        const updated = await s.resources.updateDomain(params.domain_id, patch, callerOf(req));
         return { domain: domainView(updated, baseUrl(req, frame)) };
       },
     }),

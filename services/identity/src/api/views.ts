@@ -9,7 +9,7 @@ function withExtra(extra: Record<string, unknown>, fields: Record<string, unknow
 }
 
 export function domainView(d: Domain, base: string) {
-  return withExtra(d.extra, { id: d.id, name: d.name, description: d.description ?? '', enabled: d.enabled, tags: [], options: {}, links: link(base, `domains/${d.id}`) });
+  return withExtra(d.extra, { id: d.id, name: d.name, description: d.description ?? '', enabled: d.enabled, tags: d.tags, options: d.options, links: link(base, `domains/${d.id}`) });
 }
 
 export function projectView(p: Project, base: string) {
@@ -21,8 +21,8 @@ export function projectView(p: Project, base: string) {
     enabled: p.enabled,
     parent_id: p.isDomain ? null : p.parentId,
     is_domain: p.isDomain,
-    tags: [],
-    options: {},
+    tags: p.tags,
+    options: p.options,
     links: link(base, `projects/${p.id}`),
   });
 }

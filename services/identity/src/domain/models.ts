@@ -7,6 +7,9 @@ export interface Domain {
   description: string | null;
   enabled: boolean;
   extra: Extra;
+  tags: string[];
+  /** Resource options (`immutable`). */
+  options: Record<string, unknown>;
 }
 
 export interface Project {
@@ -19,6 +22,9 @@ export interface Project {
   description: string | null;
   enabled: boolean;
   extra: Extra;
+  tags: string[];
+  /** Resource options (`immutable`). */
+  options: Record<string, unknown>;
 }
 
 export interface User {
