@@ -22,7 +22,7 @@ export interface Instant {
   ms: number;
 }
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?Z$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?Z$/;
 
 /**
  * utils.parse_expiration_date(): a naive time is UTC ('Z' is appended to anything not ending in
