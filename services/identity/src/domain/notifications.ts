@@ -17,6 +17,9 @@ const CADF_TYPE: Record<string, string> = {
   policy: 'data/security/policy',
   'OS-TRUST:trust': 'data/security/trust',
   application_credential: 'data/security/credential',
+  'OS-OAUTH1:consumer': 'data/security/account',
+  'OS-OAUTH1:request_token': 'data/security/credential',
+  'OS-OAUTH1:access_token': 'data/security/credential',
 };
 
 /** Who did it, as Keystone's audit initiator records it. */
