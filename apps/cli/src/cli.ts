@@ -10,6 +10,7 @@ import { dbSync } from './commands/db.js';
 import { bootstrapCommand } from './commands/bootstrap.js';
 import { renderTable, status } from './commands/status.js';
 import { fernetRotate, fernetSetup } from './commands/fernet.js';
+import { credentialRotate, credentialSetup } from './commands/credential.js';
 import { policySample } from './commands/policy.js';
 import { COMPONENTS } from './components.js';
 import { k8sSecrets } from './commands/k8s.js';
@@ -30,6 +31,7 @@ Start here:
 Split deployment (what the Kubernetes manifests run):
   alto db sync identity            create or upgrade the identity database (a Job)
   alto fernet setup                create the token key repository
+  alto credential setup            create the credential encryption key repository
   alto bootstrap                   admin user, default roles, catalog (a Job; needs ALTO_ADMIN_PASSWORD)
   alto serve identity-api          one component in the foreground (a Deployment)
 
@@ -100,6 +102,20 @@ fernet
   .addOption(configOption())
   .option('--k8s-secret <name>', 'rotate the keys kept in this Kubernetes Secret (the identity-fernet-rotate CronJob does)')
   .action(async (o: { config?: string; k8sSecret?: string }) => fernetRotate(sourcesOf(o), o));
+
+const credential = program.command('credential').description('credential encryption key repository (like keystone-manage credential_*)');
+credential
+  .command('setup')
+  .description('create the key repository if it is empty')
+  .addOption(configOption())
+  .option('--k8s-secret <name>', "keep the keys in this Kubernetes Secret of the pod's namespace (run in a pod)")
+  .action(async (o: { config?: string; k8sSecret?: string }) => credentialSetup(sourcesOf(o), o));
+credential
+  .command('rotate')
+  .description('re-encrypt every credential with the primary key, then promote the staged key (credential_migrate + credential_rotate)')
+  .addOption(configOption())
+  .option('--k8s-secret <name>', 'rotate the keys kept in this Kubernetes Secret')
+  .action(async (o: { config?: string; k8sSecret?: string }) => credentialRotate(sourcesOf(o), o));
 
 const policy = program.command('policy').description('policy defaults');
 policy
