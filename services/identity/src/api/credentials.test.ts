@@ -146,6 +146,22 @@ describe('credentials', () => {
   });
 });
 
+describe('credentials go with their user and project', () => {
+  test('deleting a user deletes their credentials; deleting a project deletes those bound to it', async () => {
+    const mk = async (url: string, body: unknown) => (await h.req('POST', url, { token: admin, body })).json<Record<string, { id: string }>>();
+    const user = (await mk('/v3/users', { user: { name: 'leaving', domain_id: 'default' } })).user!.id;
+    const project = (await mk('/v3/projects', { project: { name: 'closing', domain_id: 'default' } })).project!.id;
+    const ofUser = (await mk('/v3/credentials', { credential: { type: 'cert', user_id: user, blob: 'x' } })).credential!.id;
+    const onProject = (await mk('/v3/credentials', { credential: { type: 'ec2', user_id: p.outsider, project_id: project, blob: ec2Blob('AK-closing', 's') } })).credential!.id;
+    const kept = (await mk('/v3/credentials', { credential: { type: 'ec2', user_id: p.outsider, project_id: p.otherId, blob: ec2Blob('AK-kept', 's') } })).credential!.id;
+    assert.equal((await h.req('DELETE', `/v3/users/${user}`, { token: admin })).statusCode, 204);
+    assert.equal((await h.req('DELETE', `/v3/projects/${project}`, { token: admin })).statusCode, 204);
+    assert.equal((await h.req('GET', `/v3/credentials/${ofUser}`, { token: admin })).statusCode, 404);
+    assert.equal((await h.req('GET', `/v3/credentials/${onProject}`, { token: admin })).statusCode, 404);
+    assert.equal((await h.req('GET', `/v3/credentials/${kept}`, { token: admin })).statusCode, 200);
+  });
+});
+
 type Ec2 = { user_id: string; tenant_id: string; access: string; secret: string; trust_id: string | null; links: { self: string } };
 
 describe('OS-EC2', () => {

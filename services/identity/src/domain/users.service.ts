@@ -49,6 +49,7 @@ import {
 } from '../store/user.repo.js';
 import { deleteAssignmentsOfActor } from '../store/assignment.repo.js';
 import type { Db } from '../store/rows.js';
+import { deleteCredentialsOfUser } from '../store/credential.repo.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -260,6 +261,7 @@ export class UsersService {
     await this.getUserOrThrow(id);
     await this.d.db.transaction().execute(async (trx) => {
       await deleteAssignmentsOfActor(trx, id);
+      await deleteCredentialsOfUser(trx, id);
       await deleteUserRow(trx, id);
     });
     this.d.notifier.resource('deleted', 'user', id, caller.initiator);
