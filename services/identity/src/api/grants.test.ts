@@ -200,3 +200,36 @@ describe('effective roles in tokens', () => {
     assert.equal((await check()).statusCode, 404);
   });
 });
+
+describe('policy names Keystone picks by the request', () => {
+  test('a project member: domain roles are guarded by the *_domain_role rules, a subtree listing by its own rule', async () => {
+    const member = await mk('/v3/users', 'user', { name: 'pol-member', password: 'pw', domain_id: d.id });
+    const memberRole = json<{ roles: { id: string }[] }>(await h.req('GET', '/v3/roles?name=member', { token: admin })).roles[0]!.id;
+    await call('PUT', `/v3/projects/${p1.id}/users/${member.id}/roles/${memberRole}`);
+    const r = await h.req('POST', '/v3/auth/tokens', { body: { auth: { identity: { methods: ['password'], password: { user: { id: member.id, password: 'pw' } } }, scope: { project: { id: p1.id } } } } });
+    const t = String(r.headers['x-subject-token']);
+    const cases: [string, string, number, string?, unknown?][] = [
+      ['GET', '/v3/roles/nope', 404],
+      ['GET', `/v3/roles/${R.dr!.id}`, 403, 'identity:get_domain_role'],
+      ['GET', `/v3/roles/${R.r1!.id}`, 403, 'identity:get_role'],
+      ['GET', `/v3/roles?domain_id=${d.id}`, 403, 'identity:list_domain_roles'],
+      ['GET', '/v3/roles', 403, 'identity:list_roles'],
+      ['POST', '/v3/roles', 403, 'identity:create_domain_role', { role: { name: 'x', domain_id: d.id } }],
+      ['PATCH', `/v3/roles/${R.dr!.id}`, 403, 'identity:update_domain_role', { role: { name: 'x' } }],
+      ['PATCH', '/v3/roles/nope', 404, undefined, { role: { name: 'x' } }],
+      ['DELETE', `/v3/roles/${R.dr!.id}`, 403, 'identity:delete_domain_role'],
+      ['GET', `/v3/role_assignments?scope.project.id=${p1.id}&include_subtree=true`, 403, 'identity:list_role_assignments_for_tree'],
+      ['GET', `/v3/role_assignments?scope.project.id=${p1.id}`, 403, 'identity:list_role_assignments'],
+    ];
+    const diffs: string[] = [];
+    for (const [method, url, status, policy, body] of cases) {
+      const res = await h.req(method, url, { token: t, ...(body !== undefined ? { body } : {}) });
+      const message = res.statusCode === 403 ? json<{ error: { message: string } }>(res).error.message : '';
+      if (res.statusCode !== status || (policy && message !== `You are not authorized to perform the requested action: ${policy}.`)) diffs.push(`${method} ${url}: ${res.statusCode} ${message}`);
+    }
+    assert.deepEqual(diffs, []);
+    // an admin may create a domain role in a domain that does not exist, as upstream
+    const created = await h.req('POST', '/v3/roles', { token: admin, body: { role: { name: 'orphan-domain-role', domain_id: 'nope' } } });
+    assert.equal(created.statusCode, 201);
+  });
+});

@@ -46,13 +46,12 @@ export function roleAssignmentRoutes(s: IdentityServices, frame: Frame): AnyRout
       url: '/v3/role_assignments',
       query: Query,
       policy: 'identity:list_role_assignments',
+      // Keystone checks ?include_subtree under its own rule, with the project (loaded first: an
+      // unknown one is a 404) as target
+      policyOf: ({ query }) => (flag(query as Record<string, unknown>, 'include_subtree') ? 'identity:list_role_assignments_for_tree' : 'identity:list_role_assignments'),
       credentials: tokenCredentials,
       target: async ({ query }, ctx) => {
         const q = query as Record<string, unknown>;
-        // COMPAT(keystone): upstream checks ?include_subtree under identity:list_role_assignments_for_tree
-        // with the project (loaded first: unknown is a 404) as target. Routes carry one policy name
-        // here, so the subtree listing is checked under this one with that target, which under the
-        // default rules admits the same callers (admins and system readers; no domain_id to match).
         if (flag(q, 'include_subtree')) {
           const projectId = given(q, 'scope.project.id');
           return projectId ? { project: wireProject(await s.resources.getProjectOrThrow(projectId)) } : {};

@@ -1,6 +1,6 @@
 // /v3/roles, role inference rules (/v3/roles/{prior}/implies, /v3/role_inferences).
 import Type from 'typebox';
-import { ForbiddenError, type RequestContext } from '@alto/kernel';
+import type { FastifyRequest } from 'fastify';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
 import { Description, IdString, ImmutableOptions, Name255, PathId, baseUrl, callerOf, collection, nullable, queryStr, filtersOf, tokenCredentials, type Frame } from './common.js';
@@ -22,18 +22,17 @@ export function wireRole(r: Role) {
 
 export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
   /**
-   * COMPAT(keystone): a domain-specific role is guarded by its own rules (identity:*_domain_role).
-   * A route carries one policy name, checked first; this adds the domain rule for domain roles,
-   * which under the default rules is the stricter one, so together they admit whom Keystone admits.
+   * Keystone loads the role before policy (an unknown one is a 404 for anyone) and guards a
+   * domain-specific role with its own rules (identity:*_domain_role). The target step runs before
+   * the policy name is picked, so it notes here which kind of role the request is about.
    */
-  const enforceDomainRole = (policy: string, role: Record<string, unknown>, ctx: RequestContext) => {
-    if (!frame.enforce) throw new ForbiddenError(undefined, 'identity.no_enforcer');
-    frame.enforce(policy, { role }, ctx);
+  const loaded = new WeakMap<FastifyRequest, Role>();
+  const target = async ({ params, req }: { params: { role_id: string }; req: FastifyRequest }) => {
+    const r = await s.roles.getRoleOrThrow(params.role_id);
+    loaded.set(req, r);
+    return { role: wireRole(r) };
   };
-  const target = async (id: string) => {
-    const r = await s.roles.getRoleOrThrow(id).catch(() => undefined);
-    return r ? { role: wireRole(r) } : {};
-  };
+  const policyFor = (base: string, domainPolicy: string) => ({ req }: { req: FastifyRequest }) => (loaded.get(req)?.domainId ? domainPolicy : base);
   // Keystone loads both roles for the target and lets a missing one be a 404 before policy.
   const implyTarget = async (prior: string, implied?: string) => ({
     prior_role: wireRole(await s.roles.getRoleOrThrow(prior)),
@@ -48,11 +47,11 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       method: 'GET',
       url: '/v3/roles',
       policy: 'identity:list_roles',
+      policyOf: ({ query }) => (queryStr((query as Record<string, unknown>).domain_id) ? 'identity:list_domain_roles' : 'identity:list_roles'),
       credentials: tokenCredentials,
       errors: [],
-      handler: async ({ req, query }, ctx) => {
+      handler: async ({ req, query }) => {
         const q = query as Record<string, unknown>;
-        if (queryStr(q.domain_id)) enforceDomainRole('identity:list_domain_roles', {}, ctx);
         const roles = await s.roles.listRoles({ ...filtersOf(q, { name: 'name' }), domainId: queryStr(q.domain_id) ?? null });
         const base = baseUrl(req, frame);
         return collection('roles', roles.map((r) => roleView(r, base)), req, frame);
@@ -62,6 +61,7 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       method: 'POST',
       url: '/v3/roles',
       policy: 'identity:create_role',
+      policyOf: ({ body }) => ((body as { role?: { domain_id?: unknown } } | undefined)?.role?.domain_id ? 'identity:create_domain_role' : 'identity:create_role'),
       credentials: tokenCredentials,
       target: ({ body }) => ({ role: (body as { role?: unknown } | undefined)?.role ?? {} }),
       body: RoleCreate,
@@ -69,9 +69,9 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       bodyKeyMissing: 'empty',
       status: 201,
       errors: [409],
-      handler: async ({ body, req }, ctx) => {
+      handler: async ({ body, req }) => {
         const r = body as Record<string, unknown>;
-        if (r.domain_id) enforceDomainRole('identity:create_domain_role', r, ctx);
+        // COMPAT(keystone): the domain of a domain-specific role is not checked (an unknown one is stored)
         const created = await s.roles.createRole(
           {
             name: r.name as string,
@@ -90,30 +90,26 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       url: '/v3/roles/:role_id',
       params: Params,
       policy: 'identity:get_role',
+      policyOf: policyFor('identity:get_role', 'identity:get_domain_role'),
       credentials: tokenCredentials,
-      target: ({ params }) => target(params.role_id),
+      target,
       errors: [404],
-      handler: async ({ params, req }, ctx) => {
-        const role = await s.roles.getRoleOrThrow(params.role_id);
-        if (role.domainId) enforceDomainRole('identity:get_domain_role', wireRole(role), ctx);
-        return { role: roleView(role, baseUrl(req, frame)) };
-      },
+      handler: async ({ params, req }) => ({ role: roleView(await s.roles.getRoleOrThrow(params.role_id), baseUrl(req, frame)) }),
     }),
     defineRoute({
       method: 'PATCH',
       url: '/v3/roles/:role_id',
       params: Params,
       policy: 'identity:update_role',
+      policyOf: policyFor('identity:update_role', 'identity:update_domain_role'),
       credentials: tokenCredentials,
-      target: ({ params }) => target(params.role_id),
+      target,
       body: RoleUpdate,
       bodyKey: 'role',
       bodyKeyMissing: 'null',
       errors: [403, 404, 409],
-      handler: async ({ params, body, req }, ctx) => {
+      handler: async ({ params, body, req }) => {
         const r = body as Record<string, unknown>;
-        const current = await s.roles.getRoleOrThrow(params.role_id);
-        if (current.domainId) enforceDomainRole('identity:update_domain_role', wireRole(current), ctx);
         const updated = await s.roles.updateRole(
           params.role_id,
           {
@@ -132,13 +128,12 @@ export function roleRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       url: '/v3/roles/:role_id',
       params: Params,
       policy: 'identity:delete_role',
+      policyOf: policyFor('identity:delete_role', 'identity:delete_domain_role'),
       credentials: tokenCredentials,
-      target: ({ params }) => target(params.role_id),
+      target,
       status: 204,
       errors: [403, 404],
-      handler: async ({ params, req }, ctx) => {
-        const current = await s.roles.getRoleOrThrow(params.role_id);
-        if (current.domainId) enforceDomainRole('identity:delete_domain_role', wireRole(current), ctx);
+      handler: async ({ params, req }) => {
         await s.roles.deleteRole(params.role_id, callerOf(req));
         return undefined;
       },
