@@ -26,8 +26,8 @@ export const MFA_RULES = 'multi_factor_auth_rules';
 export const MFA_ENABLED = 'multi_factor_auth_enabled';
 
 // Errors, worded as keystone/exception.py. The 401s name the user on purpose: Keystone raises
-// them only after the user was found (and, but for the lockout, after the password matched).
-export const AccountLocked = (userId: string) => new UnauthorizedError(`The account is locked for user: ${userId}.`, 'identity.account_locked');
+// them only after the password matched. (Its AccountLocked never reaches a client: the
+// authenticate notification wrapper turns it into the generic 401, so a lockout is not revealed.)
 export const PasswordExpired = (userId: string) =>
   new UnauthorizedError(`The password is expired and needs to be changed for user: ${userId}.`, 'identity.password_expired');
 export const UserDisabled = (userId: string) => new UnauthorizedError(`The account is disabled for user: ${userId}.`, 'identity.user_disabled');

@@ -8,7 +8,6 @@ import type { Caller, CoreDeps } from './deps.js';
 import type { ResourceService } from './resource.service.js';
 import type { RevocationService } from './revocation.service.js';
 import {
-  AccountLocked,
   LOCK_PASSWORD,
   NO_SECURITY_COMPLIANCE,
   PasswordExpired,
@@ -277,8 +276,9 @@ export class UsersService {
   /**
    * The password method's check, as Keystone's password plugin and identity driver make it: an
    * unknown or disabled user and a wrong password all answer false (the hash is computed anyway,
-   * so they also cost the same); a locked account and an expired password throw their own 401s,
-   * which name the user as upstream's do. Success resets the failure count.
+   * so they also cost the same); a locked account throws the same generic 401; an expired
+   * (but right) password throws its own 401, which names the user as upstream's does. Success
+   * resets the failure count.
    */
   async checkPassword(user: User | undefined, password: string): Promise<boolean> {
     if (user && !user.enabled) {
@@ -307,7 +307,9 @@ export class UsersService {
     }
     const now = this.d.clock.nowMs();
     const lock = lockState({ failedAuthCount: row.failed_auth_count, failedAuthAt: row.failed_auth_at, options: user.options }, this.sc, now);
-    if (lock === 'locked') throw AccountLocked(user.id);
+    // COMPAT(keystone): a locked account reads as any other failure (upstream's notification
+    // wrapper replaces AccountLocked with a bare Unauthorized); only the audit trail knows
+    if (lock === 'locked') throw AuthFailed('account_locked');
     if (lock === 'lapsed') await clearAuthFailures(this.d.db, user.id);
     const current = await selectCurrentPassword(this.d.db, user.id);
     const usable = current !== undefined && current.password_hash !== NO_PASSWORD;
