@@ -43,7 +43,8 @@ export async function selectRegisteredLimit(db: Db, id: string): Promise<Registe
 export async function selectRegisteredLimits(db: Db, f: RegisteredLimitFilter): Promise<RegisteredLimit[]> {
   let q = db.selectFrom('registered_limit').selectAll();
   if (f.serviceId !== undefined) q = q.where('service_id', '=', f.serviceId);
-  if (f.regionId !== undefined) q = q.where('region_key', '=', f.regionId ?? '');
+  if (f.regionId === null) q = q.where('region_key', '=', '');
+  else if (f.regionId !== undefined) q = q.where('region_id', '=', f.regionId);
   if (f.resourceName !== undefined) q = q.where('resource_name', '=', f.resourceName);
   return (await q.orderBy('service_id').orderBy('region_key').orderBy('resource_name').execute()).map(rowToRegistered);
 }
@@ -81,7 +82,8 @@ export async function selectLimits(db: Db, f: LimitFilter): Promise<Limit[]> {
   if (f.projectId !== undefined) q = q.where('l.project_id', '=', f.projectId);
   if (f.domainId !== undefined) q = q.where('l.domain_id', '=', f.domainId);
   if (f.serviceId !== undefined) q = q.where('r.service_id', '=', f.serviceId);
-  if (f.regionId !== undefined) q = q.where('r.region_key', '=', f.regionId ?? '');
+  if (f.regionId === null) q = q.where('r.region_key', '=', '');
+  else if (f.regionId !== undefined) q = q.where('r.region_id', '=', f.regionId);
   if (f.resourceName !== undefined) q = q.where('r.resource_name', '=', f.resourceName);
   const rows = await q.orderBy('r.service_id').orderBy('r.region_key').orderBy('r.resource_name').orderBy('l.target_key').execute();
   return rows.map((r) => ({
