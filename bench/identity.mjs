@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { log, need, rssKiB, sleep, treePids, wrk as runWrk } from './lib/common.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -21,12 +22,6 @@ const KS_REF = process.env.KEYSTONE_REF ?? resolve(ROOT, '../shared/tools/keysto
 const PASSWORD = 'bench-secret';
 const ALTO_PORT = 5100;
 const KS_PORT = 35357;
-const log = (m) => process.stderr.write(`bench: ${m}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function need(cmd) {
-  if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) throw new Error(`${cmd} is needed (apt-get install -y ${cmd === 'wrk' ? 'wrk' : cmd})`);
-}
 
 async function authBody() {
   return JSON.stringify({
@@ -56,51 +51,7 @@ async function waitToken(base, timeoutMs = 60_000) {
   }
 }
 
-/** RSS of a process tree, KiB. */
-function rssKiB(pids) {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) total += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
-
-function treePids(pid) {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const t of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) out.push(Number(t));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-function wrk(url, script, concurrency) {
-  const args = ['-t1', `-c${concurrency}`, `-d${SECONDS}s`, '--timeout', '30s', '--latency', '-s', script, url];
-  const r = spawnSync('wrk', args, { encoding: 'utf8' });
-  const out = r.stdout;
-  const ms = (s) => {
-    const m = /([\d.]+)(us|ms|s)/.exec(s);
-    if (!m) return null;
-    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-  };
-  const pct = (p) => {
-    const m = new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out);
-    return m ? ms(m[1]) : null;
-  };
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const sockErr = /Socket errors: (.*)/.exec(out)?.[1] ?? '';
-  return { concurrency, rps, requests, p50: pct(50), p90: pct(90), p99: pct(99), non2xx, socketErrors: sockErr, raw: out };
-}
+const wrk = (url, script, concurrency) => runWrk(url, script, concurrency, SECONDS);
 
 function luaScripts(dir, adminToken, subjectToken, body) {
   const issue = join(dir, 'issue.lua');
