@@ -323,6 +323,17 @@ describe('user options, MFA rules, list filters and revocation (no [security_com
     assert.deepEqual((await e.h.req('GET', `/v3/users/${u.id}`, { token: await e.admin() })).json().user.options, patched.json().user.options);
   });
 
+  test('default_project_id: a project that does not exist is accepted, a domain is refused; names are trimmed', async () => {
+    const ghost = 'f'.repeat(32);
+    const u = await createUser(e, { name: '  spaced  ', default_project_id: ghost });
+    assert.equal((await e.h.req('GET', `/v3/users/${u.id}`, { token: await e.admin() })).json().user.name, 'spaced');
+    const r = await e.h.req('POST', '/v3/users', { token: await e.admin(), body: { user: { name: 'domain-default', default_project_id: 'default' } } });
+    assert.equal(r.statusCode, 400);
+    assert.equal(message(r), "User's default project ID cannot be a domain ID: default");
+    const p = await e.h.req('PATCH', `/v3/users/${u.id}`, { token: await e.admin(), body: { user: { default_project_id: 'default' } } });
+    assert.equal(message(p), "User's default project ID cannot be a domain ID: default");
+  });
+
   test('MFA rules: the password alone does not satisfy [password, token]; totp is not offered so it drops out', async () => {
     const u = await createUser(e, { name: 'mfa', password: 'pw', options: { multi_factor_auth_rules: [['password', 'token']] } });
     const r = await auth(e, u, 'pw');

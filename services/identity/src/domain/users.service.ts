@@ -152,11 +152,11 @@ export class UsersService {
     return users;
   }
 
+  /** Keystone refuses a domain as a default project; a project that does not exist is accepted. */
   private async checkDefaultProject(id: string | null | undefined): Promise<void> {
     if (!id) return;
     const p = await this.resources.getProjectOrThrow(id).catch(() => undefined);
-    // Keystone refuses a domain (or nothing) as a default project
-    if (!p || p.isDomain) throw BadRequest(`Unable to set default_project_id; the project ${id} does not exist or is a domain.`, 'identity.bad_default_project');
+    if (p?.isDomain) throw BadRequest(`User's default project ID cannot be a domain ID: ${id}`, 'identity.default_project_is_domain');
   }
 
   /** Keystone's validate_password: the regex, which also refuses a null password once set. */
