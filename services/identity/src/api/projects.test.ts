@@ -123,6 +123,22 @@ describe('projects and domains', () => {
       assert.deepEqual(children.map((p) => p.name), ['t-c', 't-d']);
     });
 
+    test('?include_limits puts each listed project\'s limits in it', async () => {
+      const a = await project({ name: 'l-a', domain_id: 'default' });
+      const b = await project({ name: 'l-b', parent_id: a.id });
+      assert.equal((await call('PUT', `/v3/projects/${String(a.id)}/users/${adminUserId}/roles/${memberRole}`)).statusCode, 204);
+      const service = (await call('GET', '/v3/services')).json<{ services: Json[] }>().services[0]!.id;
+      assert.equal((await call('POST', '/v3/registered_limits', { registered_limits: [{ service_id: service, resource_name: 'l-cores', default_limit: 5 }] })).statusCode, 201);
+      const limit = await call('POST', '/v3/limits', { limits: [{ service_id: service, project_id: a.id, resource_name: 'l-cores', resource_limit: 7 }] });
+      assert.equal(limit.statusCode, 201, limit.body);
+      const shown = (await call('GET', `/v3/projects/${String(b.id)}?parents_as_list&include_limits`)).json<{ project: { parents: { project: Json & { limits: Json[] } }[] } }>().project;
+      const parent = shown.parents[0]!.project;
+      assert.deepEqual(parent.limits.map((l) => [l.project_id, l.resource_name, l.resource_limit, 'links' in l]), [[a.id, 'l-cores', 7, false]]);
+      assert.deepEqual(Object.keys(parent).slice(-2), ['limits', 'links']);
+      const plain = (await call('GET', `/v3/projects/${String(b.id)}?parents_as_list`)).json<{ project: { parents: { project: Json }[] } }>().project;
+      assert.equal('limits' in plain.parents[0]!.project, false);
+    });
+
     test('is_domain=true makes a domain; ?is_domain=true lists domains as projects', async () => {
       const p = await project({ name: 'as-domain', is_domain: true, tags: ['x'] });
       assert.equal(p.is_domain, true);

@@ -6,6 +6,7 @@ import type { IdentityServices } from '../services.js';
 import { BadRequest } from '../domain/errors.js';
 import { Bool, Description, IdString, ImmutableOptions, Name64, PathId, baseUrl, callerOf, collection, nullable, queryStr, filtersOf, tokenCredentials, type Frame } from './common.js';
 import { projectView } from './views.js';
+import { limitView } from './limits.js';
 import { extraOf } from './domains.js';
 import type { Project } from '../domain/models.js';
 import type { Hierarchy, ProjectPatch } from '../domain/resource.service.js';
@@ -67,8 +68,24 @@ export function projectRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
     const p = await s.resources.getProjectOrThrow(id).catch(() => undefined);
     return p ? { project: wireProject(p) } : {};
   };
-  const hierarchyView = (h: Hierarchy, base: string) => {
-    const render = (v: Project[] | Hierarchy['parents']) => (Array.isArray(v) ? v.map((p) => ({ project: projectView(p, base) })) : v);
+  /** ?include_limits: each listed project carries its limits (without links), as upstream's _include_limits. */
+  const limitsOf = async (projects: Project[]) => {
+    const out = new Map<string, unknown[]>();
+    for (const p of projects) {
+      const limits = await s.limits.listLimits({ projectId: p.id }, { system: true });
+      out.set(p.id, limits.map((l) => {
+        const { links: _links, ...rest } = limitView(l, '');
+        return rest;
+      }));
+    }
+    return out;
+  };
+  const hierarchyView = (h: Hierarchy, base: string, limits?: Map<string, unknown[]>) => {
+    const one = (p: Project) => {
+      const { links, ...view } = projectView(p, base);
+      return { project: limits ? { ...view, limits: limits.get(p.id) ?? [], links } : { ...view, links } };
+    };
+    const render = (v: Project[] | Hierarchy['parents']) => (Array.isArray(v) ? v.map(one) : v);
     return { ...('parents' in h ? { parents: render(h.parents) } : {}), ...('subtree' in h ? { subtree: render(h.subtree) } : {}) };
   };
   return [
@@ -148,8 +165,10 @@ export function projectRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         // the lists show only projects the caller has a role on, as upstream filters them
         const visible = parentsList || subtreeList ? new Set(ctx.userId ? await s.roles.targetsOfUser(ctx.userId, 'project') : []) : undefined;
         const h = await s.resources.hierarchyOf(project, want, visible);
+        const listed = [h.parents, h.subtree].flatMap((v) => (Array.isArray(v) ? v : []));
+        const limits = flag(q, 'include_limits') && listed.length ? await limitsOf(listed) : undefined;
         const { links, ...view } = projectView(project, base);
-        return { project: { ...view, ...hierarchyView(h, base), links } };
+        return { project: { ...view, ...hierarchyView(h, base, limits), links } };
       },
     }),
     defineRoute({
