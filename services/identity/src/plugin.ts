@@ -185,15 +185,15 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const endpointFilter = new EndpointFilterService(core, { catalog, resources });
   const applicationCredentials = new ApplicationCredentialsService(core, { users, roles, resources, hasher }, { userLimit: config.application_credential.user_limit });
   const trusts = new TrustsService(core, { users, roles, resources, revocations }, { maxRedelegationCount: config.trust.max_redelegation_count });
-  const tokens = new TokensService(core, { formatter, keys, resources, users, roles, revocations, trusts, applicationCredentials }, {
+  const oauth1 = new OAuth1Service(core, { resources, roles }, { requestTokenDuration: config.oauth1.request_token_duration, accessTokenDuration: config.oauth1.access_token_duration });
+  const tokens = new TokensService(core, { formatter, keys, resources, users, roles, revocations, trusts, applicationCredentials, oauth1 }, {
     expiration: config.token.expiration,
     allowExpiredWindow: config.token.allow_expired_window,
     cacheEntries: config.token.cache_entries,
   });
-  const auth = new AuthService(core, { resources, users, roles, tokens, trusts, applicationCredentials });
+  const auth = new AuthService(core, { resources, users, roles, tokens, trusts, applicationCredentials, oauth1 });
   const cipher = credentialCipherFor(config.credential.key_repository, clock, (m) => log.warn({ key_repository: config.credential.key_repository }, m));
   const credentials = new CredentialsService(core, { cipher, resources, users, tokens }, { userLimit: config.credential.user_limit, authTtlMinutes: config.credential.auth_ttl });
-  const oauth1 = new OAuth1Service(core, { resources, roles }, { requestTokenDuration: config.oauth1.request_token_duration, accessTokenDuration: config.oauth1.access_token_duration });
   const domainConfigs = new DomainConfigService(core, resources, { defaults: { identity: { driver: 'sql', list_limit: null }, ldap: LDAP_DEFAULTS }, securityCompliance: config.security_compliance });
   const services: IdentityServices = { resources, users, roles, catalog, revocations, tokens, auth, credentials, oauth1, limits, policies, endpointFilter, groups, domainConfigs, applicationCredentials, trusts };
 

@@ -8,6 +8,7 @@ import type { IdentityServices } from '../services.js';
 import { ExpectingToFind, Forbidden } from '../domain/errors.js';
 import { baseUrl, callerOf, collection, queryBool, tokenCredentials, type Frame } from './common.js';
 import { tokenView } from './auth.views.js';
+import { oauth1SignedRequest } from './oauth1.js';
 import { domainView, projectView } from './views.js';
 import type { TokenData } from '../domain/tokens.service.js';
 
@@ -101,7 +102,7 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       status: 201,
       errors: [401, 404],
       handler: async ({ body, query, req, reply }) => {
-        const token = await s.auth.authenticate(body, callerOf(req).initiator);
+        const token = await s.auth.authenticate(body, callerOf(req).initiator, { oauth1: oauth1SignedRequest(req, frame, true) });
         void reply.header('x-subject-token', token.id);
         return render(token, wantsCatalog(query));
       },

@@ -24,6 +24,7 @@ export function tokenView(t: TokenData, catalog: CatalogEntry[] | undefined): { 
   if (t.trust) {
     token['OS-TRUST:trust'] = { id: t.trust.id, impersonation: t.trust.impersonation, trustee_user: { id: t.trust.trusteeId }, trustor_user: { id: t.trust.trustorId } };
   }
+  if (t.oauth1) token['OS-OAUTH1'] = { access_token_id: t.oauth1.accessTokenId, consumer_id: t.oauth1.consumerId };
   if (t.domain) token.domain = { id: t.domain.id, name: t.domain.name };
   if (t.scope.type === 'system') token.system = { all: true };
   if (t.scope.type !== 'unscoped') {

@@ -123,6 +123,23 @@ describe('the delegation flow', () => {
     assert.deepEqual([again.statusCode, err(again)], [404, 'Request token not found']);
   });
 
+  let oauthToken: string;
+  test('the oauth1 method: a token for the project with only the lent roles', async () => {
+    const body = { auth: { identity: { methods: ['oauth1'], oauth1: {} } } };
+    const auth = (secret: string) => signed('/v3/auth/tokens', consumer, { oauth_token: accessToken.id }, secret);
+    assert.equal((await h.req('POST', '/v3/auth/tokens', { body, headers: { authorization: auth('wrong') } })).statusCode, 401);
+    const r = await h.req('POST', '/v3/auth/tokens', { body, headers: { authorization: auth(accessToken.secret) } });
+    assert.equal(r.statusCode, 201, r.body);
+    const t = r.json<{ token: { methods: string[]; user: { id: string }; project: { id: string }; roles: { name: string }[]; 'OS-OAUTH1': unknown } }>().token;
+    assert.deepEqual([t.methods, t.user.id, t.project.id, t.roles.map((x) => x.name)], [['oauth1'], adminId, adminProject, ['reader']]);
+    assert.deepEqual(t['OS-OAUTH1'], { access_token_id: accessToken.id, consumer_id: consumer.id });
+    oauthToken = String(r.headers['x-subject-token']);
+    const v = await h.req('GET', '/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': oauthToken } });
+    assert.deepEqual(v.json<{ token: { 'OS-OAUTH1': unknown } }>().token['OS-OAUTH1'], t['OS-OAUTH1']);
+    // a delegated token cannot lend roles onwards
+    assert.equal((await h.req('GET', `/v3/users/${adminId}/OS-OAUTH1/access_tokens`, { token: oauthToken })).statusCode, 403);
+  });
+
   test("the user's access tokens and the roles they lent", async () => {
     const base = `/v3/users/${adminId}/OS-OAUTH1/access_tokens`;
     const list = (await h.req('GET', base, { token: admin })).json<{ access_tokens: Record<string, unknown>[] }>().access_tokens;
@@ -142,5 +159,7 @@ describe('the delegation flow', () => {
     assert.equal((await h.req('GET', `/v3/users/${p.member}/OS-OAUTH1/access_tokens/${accessToken.id}`, { token: admin })).statusCode, 404);
     assert.equal((await h.req('DELETE', `${base}/${accessToken.id}`, { token: admin })).statusCode, 204);
     assert.deepEqual((await h.req('GET', base, { token: admin })).json<{ access_tokens: unknown[] }>().access_tokens, []);
+    // and the tokens made with it stop validating
+    assert.equal((await h.req('GET', '/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': oauthToken } })).statusCode, 404);
   });
 });

@@ -12,6 +12,8 @@ import type { TrustsService } from './trusts.service.js';
 import type { ApplicationCredential, ApplicationCredentialAuthRef, ApplicationCredentialsService } from './application-credentials.service.js';
 import { ApplicationCredentialAuthError, ForbiddenAction, isTrustNotFound } from './delegation.errors.js';
 import { isDelegatedMethod } from './delegation.js';
+import type { AccessToken, OAuth1Service } from './oauth1.service.js';
+import type { OAuth1Request } from './oauth1.js';
 
 interface NameOrId {
   id?: string;
@@ -30,7 +32,7 @@ export interface AuthRequest {
 }
 
 /** The methods this deployment accepts, in `[auth] methods` order. */
-export const SUPPORTED_METHODS = ['password', 'token', 'application_credential'];
+export const SUPPORTED_METHODS = ['password', 'token', 'oauth1', 'application_credential'];
 
 export class AuthService {
   private readonly d: CoreDeps;
@@ -40,10 +42,11 @@ export class AuthService {
   private readonly tokens: TokensService;
   private readonly trusts: TrustsService;
   private readonly applicationCredentials: ApplicationCredentialsService;
+  private readonly oauth1: OAuth1Service | undefined;
 
   constructor(
     deps: CoreDeps,
-    s: { resources: ResourceService; users: UsersService; roles: RolesService; tokens: TokensService; trusts: TrustsService; applicationCredentials: ApplicationCredentialsService },
+    s: { resources: ResourceService; users: UsersService; roles: RolesService; tokens: TokensService; trusts: TrustsService; applicationCredentials: ApplicationCredentialsService; oauth1?: OAuth1Service },
   ) {
     this.d = deps;
     this.resources = s.resources;
@@ -52,9 +55,11 @@ export class AuthService {
     this.tokens = s.tokens;
     this.trusts = s.trusts;
     this.applicationCredentials = s.applicationCredentials;
+    this.oauth1 = s.oauth1;
   }
 
-  async authenticate(body: AuthRequest, initiator: Initiator): Promise<TokenData> {
+  /** `request.oauth1`: the HTTP request as signed, for the oauth1 method (its Authorization header carries the access token). */
+  async authenticate(body: AuthRequest, initiator: Initiator, request: { oauth1?: OAuth1Request } = {}): Promise<TokenData> {
     const methods = body.identity.methods;
     if (methods.length === 0) throw AuthFailed('no_methods');
     for (const m of methods) {
@@ -70,6 +75,7 @@ export class AuthService {
     let userId: string | undefined;
     let parent: TokenData | undefined;
     let tokenMethods: string[] = [];
+    let accessToken: AccessToken | undefined;
     try {
       if (methods.includes('token')) {
         // Keystone answers a bad token here as validation does: 404; a token restricted by
@@ -86,6 +92,12 @@ export class AuthService {
         if (userId && userId !== appUserId) throw AuthFailed('methods_disagree');
         userId = appUserId;
       }
+      if (methods.includes('oauth1')) {
+        if (!this.oauth1 || !request.oauth1) throw AuthFailed('unsupported_method');
+        accessToken = await this.oauth1.authenticate(request.oauth1);
+        if (userId && userId !== accessToken.authorizingUserId) throw AuthFailed('methods_disagree');
+        userId = accessToken.authorizingUserId;
+      }
       if (methods.includes('password')) {
         const pwUserId = await this.checkPassword(body.identity.password?.user);
         if (userId && userId !== pwUserId) throw AuthFailed('methods_disagree');
@@ -98,7 +110,12 @@ export class AuthService {
     this.d.notifier.authenticate('success', userId, initiator);
 
     const trustId = typeof body.scope === 'object' ? body.scope['OS-TRUST:trust']?.id : undefined;
-    const scope = appCred ? await this.applicationCredentialScope(appCred) : await this.resolveScope(body.scope, userId!);
+    // an OAuth1 access token is for one project, whatever scope the request names (upstream's set_scope)
+    const scope: Scope = appCred
+      ? await this.applicationCredentialScope(appCred)
+      : accessToken
+        ? { type: 'project', projectId: accessToken.projectId }
+        : await this.resolveScope(body.scope, userId!);
     // Rescoping keeps the original expiry and joins the original's audit chain.
     const allMethods = [...new Set([...methods, ...tokenMethods])];
     await this.users.checkMfaRules(userId!, allMethods, SUPPORTED_METHODS);
@@ -110,6 +127,7 @@ export class AuthService {
         ...(parent ? { expiresAt: parent.expiresAt, parentAuditIds: parent.auditIds } : {}),
         ...(trustId !== undefined ? { trustId } : {}),
         ...(appCred ? { applicationCredentialId: appCred.id, ...(appCred.expiresAt ? { notAfter: new Date(appCred.expiresAt.ms) } : {}) } : {}),
+        ...(accessToken ? { accessTokenId: accessToken.id } : {}),
       })
       .catch((err: unknown) => {
         throw isTrustNotFound(err) ? AuthFailed('trust_not_found') : err;

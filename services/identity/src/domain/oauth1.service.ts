@@ -56,6 +56,16 @@ export interface AccessToken {
   expiresAt: number | null;
 }
 
+/** What token validation needs of an OAuth1 access token (TokensService takes this, not the whole service). */
+export interface OAuth1TokenSource {
+  /**
+   * The roles a token made with this access token carries now: those the user lent (with what
+   * they imply) that the user still holds on the project. Throws when the access token is gone,
+   * expired, or not this user's on this project.
+   */
+  tokenAccess(accessTokenId: string, userId: string, projectId: string): Promise<{ roleIds: string[]; consumerId: string }>;
+}
+
 export interface OAuth1Settings {
   /** `[oauth1] request_token_duration`, seconds; 0 = never expires. */
   requestTokenDuration: number;
@@ -89,7 +99,7 @@ const accessTokenOf = (r: AccessTokenRow): AccessToken => ({
   expiresAt: r.expires_at === null ? null : Number(r.expires_at),
 });
 
-export class OAuth1Service {
+export class OAuth1Service implements OAuth1TokenSource {
   private readonly d: CoreDeps;
   private readonly resources: ResourceService;
   private readonly roles: RolesService;
@@ -184,6 +194,24 @@ export class OAuth1Service {
     await deleteAccessTokenRow(this.d.db, id);
     this.d.invalidator.invalidate(`OAuth1 access token of consumer ${t.consumerId} deleted`);
     this.d.notifier.resource('deleted', 'OS-OAUTH1:access_token', id, caller.initiator);
+  }
+
+  async tokenAccess(accessTokenId: string, userId: string, projectId: string): Promise<{ roleIds: string[]; consumerId: string }> {
+    const at = await this.getAccessTokenOrThrow(accessTokenId);
+    if (at.authorizingUserId !== userId || at.projectId !== projectId || this.expired(at.expiresAt)) throw AccessTokenNotFound();
+    // upstream's _get_oauth_roles: the lent roles plus what they imply, kept if the user holds them there
+    const implied = new Map<string, string[]>();
+    for (const rule of await this.roles.listImplications()) implied.set(rule.prior.id, rule.implies.map((r) => r.id));
+    const lent = new Set<string>();
+    const stack = [...at.roleIds];
+    while (stack.length) {
+      const r = stack.pop()!;
+      if (lent.has(r)) continue;
+      lent.add(r);
+      stack.push(...(implied.get(r) ?? []));
+    }
+    const held = await this.roles.effectiveRoleIds(userId, { project: projectId });
+    return { roleIds: held.filter((r) => lent.has(r)), consumerId: at.consumerId };
   }
 
   // ---- the delegation flow -----------------------------------------------------------------

@@ -19,6 +19,7 @@ import type { RolesService } from './roles.service.js';
 import type { RevocableToken, RevocationService } from './revocation.service.js';
 import type { TrustsService } from './trusts.service.js';
 import type { ApplicationCredentialsService } from './application-credentials.service.js';
+import type { OAuth1TokenSource } from './oauth1.service.js';
 
 export interface Named {
   id: string;
@@ -65,6 +66,8 @@ export interface TokenData {
   roles: TokenRole[];
   trust?: TokenTrust;
   applicationCredential?: TokenApplicationCredential;
+  /** OS-OAUTH1 of a token made with an OAuth1 access token (payload 7). */
+  oauth1?: { accessTokenId: string; consumerId: string };
 }
 
 export interface TokenSettings {
@@ -92,6 +95,7 @@ export class TokensService {
   private readonly revocations: RevocationService;
   private readonly trusts: TrustsService;
   private readonly applicationCredentials: ApplicationCredentialsService;
+  private readonly oauth1: OAuth1TokenSource | undefined;
   private readonly settings: TokenSettings;
   private readonly cache: LRUCache<string, CacheEntry>;
 
@@ -106,6 +110,7 @@ export class TokensService {
       revocations: RevocationService;
       trusts: TrustsService;
       applicationCredentials: ApplicationCredentialsService;
+      oauth1?: OAuth1TokenSource;
     },
     settings: TokenSettings,
   ) {
@@ -118,6 +123,7 @@ export class TokensService {
     this.revocations = services.revocations;
     this.trusts = services.trusts;
     this.applicationCredentials = services.applicationCredentials;
+    this.oauth1 = services.oauth1;
     this.settings = settings;
     this.cache = new LRUCache({ max: settings.cacheEntries });
   }
@@ -136,6 +142,7 @@ export class TokensService {
     parentAuditIds?: string[];
     trustId?: string;
     applicationCredentialId?: string;
+    accessTokenId?: string;
   }): Promise<TokenData> {
     const now = this.d.clock.nowMs();
     // Keystone keeps whole seconds in the token
@@ -150,6 +157,7 @@ export class TokensService {
       auditIds,
       ...(req.trustId ? { trustId: req.trustId } : {}),
       ...(req.applicationCredentialId ? { applicationCredentialId: req.applicationCredentialId } : {}),
+      ...(req.accessTokenId ? { accessTokenId: req.accessTokenId } : {}),
     };
     const id = await this.formatter.create(payload);
     const keys = await this.keys.keys();
@@ -274,6 +282,13 @@ export class TokensService {
         if (roles.length === 0) throw fail();
         return { ...base, scope, roles, project, ...delegation };
       }
+      if (p.accessTokenId) {
+        // the access token is re-read: deleting it (or its consumer) ends its tokens
+        const access = await this.oauth1?.tokenAccess(p.accessTokenId, user.id, pr.id).catch(() => undefined);
+        if (!access || access.roleIds.length === 0) throw fail();
+        const byId = await this.roles.rolesByIds(access.roleIds);
+        return { ...base, scope, roles: [...byId.values()].map((r) => ({ id: r.id, name: r.name })), project, oauth1: { accessTokenId: p.accessTokenId, consumerId: access.consumerId } };
+      }
       if (appCred) {
         if (appCred.projectId !== pr.id) throw fail();
         // the credential's roles the user still holds there
@@ -281,7 +296,7 @@ export class TokensService {
       } else {
         roleIds = await this.roles.effectiveRoleIds(user.id, { project: pr.id });
       }
-    } else if (trust || appCred) {
+    } else if (trust || appCred || p.accessTokenId) {
       throw fail();
     } else if (scope.type === 'domain') {
       const dm = await this.resources.getDomainOrThrow(scope.domainId).catch(() => {
