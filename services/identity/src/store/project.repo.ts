@@ -74,17 +74,18 @@ export async function insertProject(db: Db, p: Project, createdAt: number): Prom
   if (p.tags.length) await db.insertInto('project_tag').values(p.tags.map((name) => ({ project_id: p.id, name }))).execute();
 }
 
-/** Tags of the given projects, in the order they were stored. */
+/** Tags of the given projects, sorted (by code unit, the same on every engine's collation). */
 async function tagsOf(db: Db, ids: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const part of chunks(ids)) {
-    const rows = await db.selectFrom('project_tag').select(['project_id', 'name']).where('project_id', 'in', part).orderBy('project_id').orderBy('name').execute();
+    const rows = await db.selectFrom('project_tag').select(['project_id', 'name']).where('project_id', 'in', part).execute();
     for (const r of rows) {
       const list = out.get(r.project_id);
       if (list) list.push(r.name);
       else out.set(r.project_id, [r.name]);
     }
   }
+  for (const list of out.values()) list.sort();
   return out;
 }
 
@@ -94,15 +95,25 @@ async function withTags(db: Db, rows: Row[]): Promise<ProjectRow[]> {
   return rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [] }));
 }
 
+/** One project and its tags in one round trip (token validation reads projects on every miss). */
+function oneWithTags(db: Db) {
+  return db.selectFrom('project').leftJoin('project_tag', 'project_tag.project_id', 'project.id').selectAll('project').select('project_tag.name as tag');
+}
+
+function foldTags(rows: (Row & { tag: string | null })[]): ProjectRow | undefined {
+  const first = rows[0];
+  if (!first) return undefined;
+  const { tag: _tag, ...row } = first;
+  return { ...row, tags: rows.flatMap((r) => (r.tag === null ? [] : [r.tag])).sort() };
+}
+
 export async function selectProjectRow(db: Db, id: string): Promise<ProjectRow | undefined> {
   if (id === ROOT_DOMAIN_ID) return undefined;
-  const r = await db.selectFrom('project').selectAll().where('id', '=', id).executeTakeFirst();
-  return r ? (await withTags(db, [r]))[0] : undefined;
+  return foldTags(await oneWithTags(db).where('project.id', '=', id).execute());
 }
 
 export async function selectProjectRowByName(db: Db, domainId: string, name: string): Promise<ProjectRow | undefined> {
-  const r = await db.selectFrom('project').selectAll().where('domain_id', '=', domainId).where('name', '=', name).executeTakeFirst();
-  return r ? (await withTags(db, [r]))[0] : undefined;
+  return foldTags(await oneWithTags(db).where('project.domain_id', '=', domainId).where('project.name', '=', name).execute());
 }
 
 /** Keystone's tag filters; each is a list of tag names (the query's comma-separated value). */
