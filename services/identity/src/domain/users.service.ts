@@ -49,6 +49,7 @@ import {
 import { deleteAssignmentsOfActor } from '../store/assignment.repo.js';
 import type { Db } from '../store/rows.js';
 import { deleteCredentialsOfUser } from '../store/credential.repo.js';
+import { deleteApplicationCredentialsOfUser } from '../store/application-credential.repo.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -261,6 +262,7 @@ export class UsersService {
     await this.d.db.transaction().execute(async (trx) => {
       await deleteAssignmentsOfActor(trx, id);
       await deleteCredentialsOfUser(trx, id);
+      await deleteApplicationCredentialsOfUser(trx, id);
       await deleteUserRow(trx, id);
     });
     this.d.notifier.resource('deleted', 'user', id, caller.initiator);

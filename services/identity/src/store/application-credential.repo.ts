@@ -114,3 +114,13 @@ export async function deleteAccessRuleRow(db: Db, id: string): Promise<number> {
   const r = await db.deleteFrom('access_rule').where('id', '=', id).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
+
+/**
+ * A deleted user's credentials, then their access rules (upstream's user-deleted callback).
+ * The user row's ON DELETE CASCADE would remove both too, but MariaDB checks the rule's
+ * link rows before it cascades the credential's, so the order is made explicit here.
+ */
+export async function deleteApplicationCredentialsOfUser(db: Db, userId: string): Promise<void> {
+  await db.deleteFrom('application_credential').where('user_id', '=', userId).execute();
+  await db.deleteFrom('access_rule').where('user_id', '=', userId).execute();
+}
