@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { checkedScript, cpuWatch, freePort, log, machine, measureSequential, need, request, wrk } from './lib/common.mjs';
+import { checkedScript, cpuWatch, freePort, log, machine, measureSequential, need, procTicks, request, wrk } from './lib/common.mjs';
 import { KS_REF, ROOT, passwordToken, startAlto, startKeystone, stopAlto, stopKeystone } from './lib/servers.mjs';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -420,10 +420,17 @@ async function prepare(base, plan, ids, seeded, { full }) {
 
 async function measure(name, base, pids, plan, prep, dir) {
   const out = { name };
+  // each measurement also reports the server's own CPU time per request (warm-up calls included):
+  // unlike latency, it is barely moved by other processes' load on this shared host
+  const timed = async (once, opts) => {
+    const t0 = procTicks(pids());
+    const r = await measureSequential(once, opts);
+    return { ...r, serverCpuMs: +(((procTicks(pids()) - t0) * 10) / r.calls).toFixed(1) };
+  };
   const watch = cpuWatch(pids);
   const expectRoles = plan.expected.tokenRoles.join();
   log(`${name}: token issue (token method, project scope)`);
-  out.tokenIssue = await measureSequential(
+  out.tokenIssue = await timed(
     async () => {
       const r = await request(`${base}/v3/auth/tokens`, { method: 'POST', body: prep.tokenBody });
       if (r.status !== 201) return { ms: r.ms, ok: false, why: `status ${r.status}` };
@@ -434,7 +441,7 @@ async function measure(name, base, pids, plan, prep, dir) {
   );
   log(`${name}: GET /v3/role_assignments?effective&user.id`);
   const effUrl = `${base}/v3/role_assignments?effective&user.id=${prep.subjectUser}`;
-  out.effective = await measureSequential(
+  out.effective = await timed(
     async () => {
       const r = await request(effUrl, { headers: { 'x-auth-token': prep.admin } });
       if (r.status !== 200) return { ms: r.ms, ok: false, why: `status ${r.status}` };
@@ -444,7 +451,7 @@ async function measure(name, base, pids, plan, prep, dir) {
     { seconds: SECONDS, min: MIN_REQUESTS },
   );
   log(`${name}: GET /v3/users`);
-  out.users = await measureSequential(
+  out.users = await timed(
     async () => {
       const r = await request(`${base}/v3/users`, { headers: { 'x-auth-token': prep.admin } });
       if (r.status !== 200) return { ms: r.ms, ok: false, why: `status ${r.status}` };
@@ -461,15 +468,20 @@ async function measure(name, base, pids, plan, prep, dir) {
   if (v.status !== 200 || needles.some((n) => !n)) throw new Error(`${name}: validation of the chosen user's token answered ${v.status} without all of its roles: ${v.text.slice(0, 300)}`);
   const script = join(dir, `validate-${name.replace(/\W+/g, '-')}.lua`);
   writeFileSync(script, checkedScript({ 'X-Auth-Token': prep.admin, 'X-Subject-Token': prep.subject }, needles));
-  const wwatch = cpuWatch(pids);
+  let wwatch = cpuWatch(pids);
+  let t0 = procTicks(pids());
   let { raw: _raw, ...validate } = wrk(`${base}/v3/auth/tokens`, script, 16, WRK_SECONDS);
   // a slow system completes too few requests in WRK_SECONDS for a rate (wrk counts only the
   // completed ones, and drops those queued past its timeout): run again for 2 minutes, with a
   // timeout as long, so 16 requests queued on one or two workers all complete
   if (validate.requests < 30) {
     log(`${name}: ${validate.requests} validations in ${WRK_SECONDS}s; again for 120s`);
+    wwatch = cpuWatch(pids);
+    t0 = procTicks(pids());
     ({ raw: _raw, ...validate } = wrk(`${base}/v3/auth/tokens`, script, 16, 120, { timeout: 120 }));
   }
+  // requests still in flight when wrk stops also cost CPU: a slight overestimate for slow servers
+  validate.serverCpuMs = validate.requests ? +(((procTicks(pids()) - t0) * 10) / validate.requests).toFixed(2) : null;
   out.validate = validate;
   out.validateCpu = wwatch();
   return out;
@@ -497,7 +509,9 @@ async function benchAlto(plan, work) {
       await stopAlto(alto);
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    // BENCH_KEEP_DATA=1 keeps the seeded data directory, to profile `alto up` on it afterwards
+    if (process.env.BENCH_KEEP_DATA === '1') log(`alto: data kept in ${dataDir}`);
+    else rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -571,7 +585,8 @@ function markdown(results, plan, meta) {
   L.push(`  - GET /v3/role_assignments?effective&user.id=<chosen user> with an admin token: ${plan.expected.effective.length} entries.`);
   L.push(`  - GET /v3/users with an admin token: every user (${results[0]?.sanity?.expectedCounts?.users ?? 'n/a'}).`);
   L.push(`- Token validation: GET /v3/auth/tokens (admin X-Auth-Token, the chosen user's project token as X-Subject-Token), wrk -t1 -c16 for ${WRK_SECONDS} s (again for 120 s with a 120 s timeout when fewer than 30 complete: wrk counts completed requests only, and drops those it timed out); a Lua response() check counts every answer that is not 200 with all the expected role names.`);
-  L.push(`- Machine noise: CPU kept busy by other processes (other helpers' builds and tests) during each system's measurements, from /proc/stat minus the server's and the bench's own CPU time.`, '');
+  L.push(`- Server CPU per request: the CPU time of the server's processes (Altostratus' one process; uwsgi master, workers and memcached) over a measurement, divided by its requests; it moves little with other processes' load, so it is the figure to compare when the host is busy.
+- Machine noise: CPU kept busy by other processes (other helpers' builds and tests) during each system's measurements, from /proc/stat minus the server's and the bench's own CPU time.`, '');
 
   L.push('## Data set', '');
   L.push('| | count |', '|---|---|');
@@ -626,11 +641,13 @@ function markdown(results, plan, meta) {
     row(`${label}: p90 ms`, (r) => fmt(r[key]?.p90, 2), (k) => ratio(k[key]?.p90, a?.[key]?.p90));
     row(`${label}: p99 ms`, (r) => fmt(r[key]?.p99, 2), (k) => ratio(k[key]?.p99, a?.[key]?.p99));
     row(`${label}: requests (wrong answers)`, (r) => `${r[key]?.requests ?? 'n/a'} (${r[key]?.failures ?? 'n/a'})`, () => '');
+    row(`${label}: server CPU ms per request`, (r) => fmt(r[key]?.serverCpuMs), (k) => ratio(k[key]?.serverCpuMs, a?.[key]?.serverCpuMs));
   }
   row('token validation c=16: req/s', (r) => fmt(r.validate?.rps), (k) => ratio(a?.validate?.rps, k.validate?.rps) + ' (alto / keystone)');
   row('token validation c=16: p50 ms', (r) => fmt(r.validate?.p50, 2), (k) => ratio(k.validate?.p50, a?.validate?.p50));
   row('token validation c=16: p90 ms', (r) => fmt(r.validate?.p90, 2), (k) => ratio(k.validate?.p90, a?.validate?.p90));
   row('token validation c=16: p99 ms', (r) => fmt(r.validate?.p99, 2), (k) => ratio(k.validate?.p99, a?.validate?.p99));
+  row('token validation c=16: server CPU ms per request', (r) => fmt(r.validate?.serverCpuMs, 2), (k) => ratio(k.validate?.serverCpuMs, a?.validate?.serverCpuMs));
   row(
     'token validation c=16: requests in seconds (non-2xx, wrong roles, socket errors)',
     (r) => `${r.validate?.requests ?? 'n/a'} in ${r.validate?.seconds ?? 'n/a'} s (${r.validate?.non2xx ?? 0}, ${r.validate?.checkFailures ?? 'n/a'}, ${r.validate?.socketErrors || 'none'})`,

@@ -171,7 +171,7 @@ export async function measureSequential(once, { seconds, min = 10, max = 5000, w
     }
   }
   const wall = (performance.now() - t0) / 1000;
-  return { requests: n, failures, ...(firstFailure ? { firstFailure } : {}), ...percentiles(times), rps: +(n / wall).toFixed(1) };
+  return { requests: n, calls: n + warmup, failures, ...(firstFailure ? { firstFailure } : {}), ...percentiles(times), rps: +(n / wall).toFixed(1) };
 }
 
 /** Machine, load and tool versions, for the head of a result file. */
@@ -189,8 +189,8 @@ export function machine() {
   };
 }
 
-/** CPU ticks of processes (utime + stime + waited children), 0 for the gone. */
-function procTicks(pids) {
+/** CPU ticks (1/100 s) of processes (utime + stime + waited children), 0 for the gone. */
+export function procTicks(pids) {
   let t = 0;
   for (const pid of pids) {
     try {
