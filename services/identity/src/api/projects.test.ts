@@ -202,6 +202,11 @@ describe('projects and domains', () => {
       assert.equal(add.headers.location, `http://localhost:80/v3/${String(p.id)}/tags/z`);
       assert.equal((await call('PUT', `${url}/z`)).statusCode, 400);
       assert.equal((await call('PUT', `${url}/a,b`)).statusCode, 400);
+      const unicode = await call('PUT', `${url}/${encodeURIComponent('日本 語')}`);
+      assert.equal(unicode.statusCode, 201);
+      assert.equal(unicode.headers.location, `http://localhost:80/v3/${String(p.id)}/tags/%E6%97%A5%E6%9C%AC%20%E8%AA%9E`);
+      assert.equal((await call('GET', `${url}/${encodeURIComponent('日本 語')}`)).statusCode, 204);
+      assert.equal((await call('DELETE', `${url}/${encodeURIComponent('日本 語')}`)).statusCode, 204);
       assert.equal((await call('GET', `${url}/z`)).statusCode, 204);
       assert.equal((await call('HEAD', `${url}/z`)).statusCode, 204);
       const missing = await call('GET', `${url}/nope`);

@@ -271,8 +271,9 @@ export function projectRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
         checkTag(params.value);
         checkTags([...(await s.resources.listProjectTags(params.project_id)), params.value]);
         await s.resources.addProjectTag(params.project_id, params.value, callerOf(req));
-        // COMPAT(keystone): upstream's Location leaves "projects/" out of the path
-        void reply.header('location', `${baseUrl(req, frame)}/v3/${params.project_id}/tags/${params.value}`);
+        // COMPAT(keystone): upstream's Location leaves "projects/" out of the path; the tag is
+        // percent-encoded here so that any tag makes a valid header
+        void reply.header('location', `${baseUrl(req, frame)}/v3/${params.project_id}/tags/${encodeURIComponent(params.value)}`);
         return undefined;
       },
     }),
