@@ -4,6 +4,8 @@ import { ForbiddenError, type RequestContext } from '@alto/kernel';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { IdentityServices } from '../services.js';
 import { BadRequest } from '../domain/errors.js';
+import { isDelegatedMethod } from '../domain/delegation.js';
+import { ForbiddenAction } from '../domain/delegation.errors.js';
 import type { Credential } from '../domain/credentials.service.js';
 import { PathId, baseUrl, callerOf, collection, filtersOf, nullable, tokenCredentials, type Frame } from './common.js';
 import { extraOf } from './domains.js';
@@ -26,18 +28,9 @@ const Params = Type.Object({ credential_id: PathId });
 const ListQuery = Type.Object({ user_id: Type.Optional(Type.String()), type: Type.Optional(Type.String()) }, { additionalProperties: true });
 const KNOWN = new Set(['id', 'user_id', 'project_id', 'type', 'blob', 'links']);
 
-/** Auth methods that prove who the user is; anything else (application_credential, oauth1, ec2credential) is a delegation. */
-const PRIMARY_AUTH_METHODS = new Set(['external', 'kerberos', 'mapped', 'openid', 'password', 'saml2', 'token', 'totp', 'x509']);
-
-/** keystone.api._shared.delegation.is_delegated_method, plus trust scope: a token that stands for a delegation. */
+/** A token that stands for a delegation (trust, application credential, OAuth1, EC2): keystone's is_delegated_method plus trust scope. */
 export function isDelegated(ctx: RequestContext): boolean {
-  const methods = ctx.authMethods ?? [];
-  return Boolean(ctx.trustId) || Boolean(ctx.applicationCredentialId) || methods.length === 0 || methods.some((m) => !PRIMARY_AUTH_METHODS.has(m));
-}
-
-/** Keystone's ForbiddenAction: "You are not authorized to perform the requested action: <action>." */
-export function ForbiddenAction(action: string, code: string): ForbiddenError {
-  return new ForbiddenError(`You are not authorized to perform the requested action: ${action}.`, code);
+  return Boolean(ctx.trustId) || Boolean(ctx.applicationCredentialId) || isDelegatedMethod(ctx.authMethods);
 }
 
 /**

@@ -7,7 +7,8 @@ import { BadRequest } from '../domain/errors.js';
 import { ec2BlobOf, type Credential } from '../domain/credentials.service.js';
 import { ec2CredentialId } from '../domain/ec2.js';
 import { PathId, baseUrl, callerOf, collection, tokenCredentials, type Frame } from './common.js';
-import { ForbiddenAction, isDelegated, wireCredential } from './credentials.js';
+import { isDelegated, wireCredential } from './credentials.js';
+import { ForbiddenAction } from '../domain/delegation.errors.js';
 import { tokenView } from './auth.views.js';
 
 const UserParams = Type.Object({ user_id: PathId });
