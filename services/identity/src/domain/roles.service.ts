@@ -383,12 +383,13 @@ export class RolesService {
   /**
    * Every role id a token of the user on the target carries: grants to the user and the user's
    * groups, grants inherited from the project's domain and ancestors, implied roles added, and
-   * domain-specific roles left out (they only serve to imply global ones). One query plus the
-   * cached implication map: this runs on every token issue and uncached validation.
+   * domain-specific roles left out (they only serve to imply global ones). Two indexed queries
+   * (the user's groups, then the grants) and the cached implication map: this runs on every token issue and uncached validation.
    * `keepDomainRoles` is for trusts, which check the trustor's full role set as Keystone does.
    */
   async effectiveRoleIds(userId: string, scope: AssignmentScope, opts: { keepDomainRoles?: boolean } = {}): Promise<string[]> {
-    const direct = await selectTokenRoleIds(this.d.db, userId, scope);
+    const groups = await selectGroupIdsOfUser(this.d.db, userId);
+    const direct = await selectTokenRoleIds(this.d.db, userId, groups, scope);
     if (direct.length === 0) return [];
     const meta = await this.meta();
     const all = [...this.expand(direct, meta.implies)];
