@@ -4,6 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { manualClock } from '@alto/kernel';
 import { startIdentity, addPersonas, type Harness } from '../testing/harness.js';
+import { KeyRepositoryReader } from '../crypto/key-repository.js';
+import { TokenFormatter } from '../crypto/token-formatter.js';
 
 const clock = manualClock(Date.UTC(2026, 10, 21, 8, 0, 0));
 let h: Harness;
@@ -51,6 +53,10 @@ test('create returns the secret once; the credential authenticates to its projec
   assert.equal(token.project.id, p.demoId);
   assert.deepEqual(token.roles.map((x) => x.name), ['member'], 'the credential roles, not what they imply');
   assert.deepEqual(token.application_credential, { id: cred.id, name: 'ci', restricted: true });
+  const formatter = new TokenFormatter({ keys: new KeyRepositoryReader({ path: h.config.fernet_tokens.key_repository, clock }), clock });
+  const parsed = await formatter.parse(String(r.headers['x-subject-token']));
+  assert.equal(parsed.payloadVersion, 9, 'ApplicationCredentialScopedPayload');
+  assert.equal(parsed.applicationCredentialId, cred.id);
   // by name and user too
   const byName = await auth({ name: 'ci', secret: cred.secret, user: { name: 'demo-member', domain: { id: 'default' } } });
   assert.equal(byName.statusCode, 201, byName.body);

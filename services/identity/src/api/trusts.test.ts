@@ -4,6 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { manualClock } from '@alto/kernel';
 import { startIdentity, addPersonas, type Harness } from '../testing/harness.js';
+import { KeyRepositoryReader } from '../crypto/key-repository.js';
+import { TokenFormatter } from '../crypto/token-formatter.js';
 
 const clock = manualClock(Date.UTC(2026, 10, 21, 8, 0, 0));
 let h: Harness;
@@ -110,6 +112,9 @@ test('impersonation: the token acts as the trustor; without it, as the trustee; 
   assert.ok('description' in tok.roles[0]!, 'whole roles, as upstream');
   // the token acts as the trustor in policy too
   const tt = String(r.headers['x-subject-token']);
+  const parsed = await new TokenFormatter({ keys: new KeyRepositoryReader({ path: h.config.fernet_tokens.key_repository, clock }), clock }).parse(tt);
+  assert.equal(parsed.payloadVersion, 3, 'TrustScopedPayload');
+  assert.equal(parsed.userId, p.reader, 'the payload names the trustee');
   assert.equal((await h.req('GET', `/v3/users/${p.member}`, { token: tt })).statusCode, 200);
 
   const plain = await createOk(t, trustBody({ impersonation: false }));
