@@ -52,8 +52,18 @@ export function queryBool(v: unknown): boolean | undefined {
 }
 
 /**
+ * Keystone's attr_as_boolean for attribute filters (`?enabled=`, `?is_domain=`): oslo's
+ * bool_from_string, where 0/f/false/off/n/no (any case) are false and anything else is true.
+ */
+export function attrAsBoolean(v: unknown): boolean | undefined {
+  if (Array.isArray(v)) return attrAsBoolean(v[0]);
+  if (v === undefined || v === null) return undefined;
+  return !['0', 'f', 'false', 'off', 'n', 'no'].includes(String(v).trim().toLowerCase());
+}
+
+/**
  * The list filters a request gave, renamed to the domain's names; filters not given are left out,
- * so a repository sees only what was asked. `enabled` and other booleans read as Keystone reads them.
+ * so a repository sees only what was asked. `enabled` and other booleans read as Keystone's attr_as_boolean.
  */
 export function filtersOf<S extends string, B extends string = never>(
   query: unknown,
@@ -67,7 +77,7 @@ export function filtersOf<S extends string, B extends string = never>(
     if (v !== undefined) out[name] = v;
   }
   for (const [param, name] of Object.entries(booleans)) {
-    const v = queryBool(q[param]);
+    const v = attrAsBoolean(q[param]);
     if (v !== undefined) out[name] = v;
   }
   return out as Partial<Record<S, string>> & Partial<Record<B, boolean>>;
