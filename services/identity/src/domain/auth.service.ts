@@ -235,5 +235,6 @@ export class AuthService {
  */
 function assertMayMakeTokens(parent: TokenData): void {
   if (parent.trust) throw ForbiddenAction('Using trust-scoped token to create another token. Create a new trust-scoped token instead', 'identity.rescope_trust_token');
-  if (isDelegatedMethod(parent.methods)) throw ForbiddenAction('Using a delegated token to create another token is not allowed', 'identity.rescope_delegated_token');
+  // COMPAT(keystone): this action ends with its own period, so the message has two
+  if (isDelegatedMethod(parent.methods)) throw ForbiddenAction('Using a delegated token to create another token is not allowed.', 'identity.rescope_delegated_token');
 }
