@@ -50,14 +50,6 @@ export async function deleteGroupRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('group').where('id', '=', id).execute();
 }
 
-/** For a domain's deletion: its groups go with their memberships and role assignments. */
-export async function deleteGroupsOfDomain(db: Db, domainId: string): Promise<void> {
-  const ids = db.selectFrom('group').select('id').where('domain_id', '=', domainId);
-  await db.deleteFrom('user_group_membership').where('group_id', 'in', ids).execute();
-  await db.deleteFrom('assignment').where('type', 'in', GROUP_TYPES).where('actor_id', 'in', ids).execute();
-  await db.deleteFrom('group').where('domain_id', '=', domainId).execute();
-}
-
 /** Adds a membership; false when it was there already. */
 export async function insertMembership(db: Db, userId: string, groupId: string): Promise<boolean> {
   const existing = await db.selectFrom('user_group_membership').select('user_id').where('user_id', '=', userId).where('group_id', '=', groupId).executeTakeFirst();
