@@ -191,7 +191,7 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
     allowExpiredWindow: config.token.allow_expired_window,
     cacheEntries: config.token.cache_entries,
   });
-  const auth = new AuthService(core, { resources, users, roles, tokens, trusts, applicationCredentials, oauth1 });
+  const auth = new AuthService(core, { resources, users, roles, tokens, trusts, applicationCredentials, oauth1 }, { allowRescopeScopedToken: config.token.allow_rescope_scoped_token });
   const cipher = credentialCipherFor(config.credential.key_repository, clock, (m) => log.warn({ key_repository: config.credential.key_repository }, m));
   const credentials = new CredentialsService(core, { cipher, resources, users, tokens }, { userLimit: config.credential.user_limit, authTtlMinutes: config.credential.auth_ttl });
   const domainConfigs = new DomainConfigService(core, resources, { defaults: { identity: { driver: 'sql', list_limit: null }, ldap: LDAP_DEFAULTS }, securityCompliance: config.security_compliance });

@@ -43,12 +43,16 @@ export class AuthService {
   private readonly trusts: TrustsService;
   private readonly applicationCredentials: ApplicationCredentialsService;
   private readonly oauth1: OAuth1Service | undefined;
+  /** `[token] allow_rescope_scoped_token`. */
+  private readonly settings: { allowRescopeScopedToken: boolean };
 
   constructor(
     deps: CoreDeps,
     s: { resources: ResourceService; users: UsersService; roles: RolesService; tokens: TokensService; trusts: TrustsService; applicationCredentials: ApplicationCredentialsService; oauth1?: OAuth1Service },
+    settings: { allowRescopeScopedToken: boolean } = { allowRescopeScopedToken: true },
   ) {
     this.d = deps;
+    this.settings = settings;
     this.resources = s.resources;
     this.users = s.users;
     this.roles = s.roles;
@@ -83,7 +87,7 @@ export class AuthService {
         parent = await this.tokens.validate(body.identity.token!.id, { withoutAccessRules: true }).catch((err: unknown) => {
           throw isTrustNotFound(err) ? AuthFailed('trust_not_found') : err;
         });
-        assertMayMakeTokens(parent);
+        assertMayMakeTokens(parent, body.scope, this.settings.allowRescopeScopedToken);
         userId = parent.user.id;
         tokenMethods = parent.methods;
       }
@@ -233,8 +237,16 @@ export class AuthService {
  * Token.authenticate()'s guard: a token made through a delegation (a trust, an application
  * credential, OAuth1, EC2) must not be exchanged for another, possibly broader, token.
  */
-function assertMayMakeTokens(parent: TokenData): void {
+function assertMayMakeTokens(parent: TokenData, scope: AuthRequest['scope'], allowRescopeScopedToken: boolean): void {
+  const asked = typeof scope === 'object' && scope !== null ? scope : {};
+  const projectOrDomain = 'project' in asked || 'domain' in asked;
+  if (parent.oauth1) throw ForbiddenAction('Using OAuth-scoped token to create another token. Create a new OAuth-scoped token instead', 'identity.rescope_oauth_token');
   if (parent.trust) throw ForbiddenAction('Using trust-scoped token to create another token. Create a new trust-scoped token instead', 'identity.rescope_trust_token');
   // COMPAT(keystone): this action ends with its own period, so the message has two
+  if (parent.scope.type === 'system' && projectOrDomain) {
+    throw ForbiddenAction('Using a system-scoped token to create a project-scoped or domain-scoped token is not allowed.', 'identity.rescope_system_token');
+  }
   if (isDelegatedMethod(parent.methods)) throw ForbiddenAction('Using a delegated token to create another token is not allowed.', 'identity.rescope_delegated_token');
+  // [token] allow_rescope_scoped_token = false: only unscoped tokens may be exchanged
+  if (!allowRescopeScopedToken && (parent.scope.type === 'project' || parent.scope.type === 'domain')) throw ForbiddenAction('rescope a scoped token', 'identity.rescope_scoped_token');
 }
