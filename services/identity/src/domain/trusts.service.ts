@@ -193,8 +193,9 @@ export class TrustsService {
     // the trustor must hold every role on the project (no project: nothing can be delegated)
     let held = new Set<string>();
     if (input.projectId) {
+      // COMPAT(keystone get_roles_for_trustor_and_project): a trustor's domain-specific roles count too
       await this.resources.getProjectOrThrow(input.projectId);
-      held = new Set(await this.roles.effectiveRoleIds(input.trustorUserId, { project: input.projectId }));
+      held = new Set(await this.roles.effectiveRoleIds(input.trustorUserId, { project: input.projectId }, { keepDomainRoles: true }));
     }
     const missing = roleIds.find((r) => !held.has(r));
     if (missing) throw RoleNotFound(missing);
@@ -337,7 +338,7 @@ export class TrustsService {
       effective.add(r);
       stack.push(...(implications.get(r) ?? []));
     }
-    const held = new Set(trust.projectId ? await this.roles.effectiveRoleIds(original.trustorUserId, { project: trust.projectId }) : []);
+    const held = new Set(trust.projectId ? await this.roles.effectiveRoleIds(original.trustorUserId, { project: trust.projectId }, { keepDomainRoles: true }) : []);
     for (const r of effective) if (!held.has(r)) throw ForbiddenQuietly('identity.trustee_has_no_delegated_roles');
     const byId = await this.roles.rolesByIds([...effective]);
     return [...effective].map((r) => byId.get(r)).filter((r): r is Role => r !== undefined && r.domainId === null);
