@@ -296,6 +296,11 @@ describe('disable_user_account_days_inactive=30', () => {
     assert.equal((await auth(e, u, 'pw')).statusCode, 201);
     e.clock.advance(30 * DAY);
     assert.equal((await e.h.req('GET', `/v3/users/${u.id}`, { token: await e.admin() })).json().user.enabled, false);
+    // every view of the user says so, a group's member list too
+    const admin = await e.admin();
+    const group = (await e.h.req('POST', '/v3/groups', { token: admin, body: { group: { name: 'sleepers', domain_id: 'default' } } })).json().group.id as string;
+    assert.equal((await e.h.req('PUT', `/v3/groups/${group}/users/${u.id}`, { token: admin })).statusCode, 204);
+    assert.deepEqual((await e.h.req('GET', `/v3/groups/${group}/users`, { token: admin })).json().users.map((x: { enabled: boolean }) => x.enabled), [false]);
     assert.deepEqual((await auth(e, u, 'pw')).json(), GENERIC_401);
     assert.equal((await auth(e, lazy, 'pw')).statusCode, 201);
     assert.equal((await e.h.req('PATCH', `/v3/users/${u.id}`, { token: await e.admin(), body: { user: { enabled: true } } })).json().user.enabled, true);

@@ -25,7 +25,7 @@ import {
   type PasswordComparator,
 } from '../store/group.repo.js';
 import { actorHasAssignments, GROUP_TYPES } from '../store/assignment.repo.js';
-import { rowToUser, selectPasswordExpiries } from '../store/user.repo.js';
+import { selectPasswordExpiries } from '../store/user.repo.js';
 
 export interface Group {
   id: string;
@@ -201,7 +201,8 @@ export class GroupsService {
       ...(q.passwordExpiresAt !== undefined ? { passwordExpires: parsePasswordExpiresFilter(q.passwordExpiresAt) } : {}),
     });
     const expiries = await selectPasswordExpiries(this.d.db, rows.map((r) => r.id));
-    return rows.map((r) => rowToUser(r, expiries.get(r.id) ?? null));
+    // through the users service, so an inactive member reads as disabled here too
+    return rows.map((r) => this.users.toUser({ ...r, password_expires_at: expiries.get(r.id) ?? null }));
   }
 
   async listGroupsForUser(userId: string, f: { name?: string } = {}): Promise<Group[]> {

@@ -127,7 +127,7 @@ export class UsersService {
   }
 
   /** A row as the API sees it: an inactive user reads as disabled, as Keystone's model does. */
-  private toUser(r: UserRow): User {
+  toUser(r: UserRow): User {
     const u = rowToUser(r, r.password_expires_at);
     if (u.enabled && isInactive({ lastActiveAt: r.last_active_at, createdAt: r.created_at, options: u.options }, this.sc, this.d.clock.nowMs())) u.enabled = false;
     return u;
