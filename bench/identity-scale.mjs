@@ -494,8 +494,12 @@ async function benchAlto(plan, work) {
   try {
     log('alto: first start (bootstrap), API setup');
     let alto = await startAlto({ dataDir, port: ALTO_PORT, password: PASSWORD });
-    const ids = await apiSetup(alto.base, plan);
-    await stopAlto(alto);
+    let ids;
+    try {
+      ids = await apiSetup(alto.base, plan);
+    } finally {
+      await stopAlto(alto);
+    }
     log('alto: seeding SQLite');
     const seeded = seed(join(dataDir, 'identity.db'), plan, ids, ALTO_SHAPE);
     log(`alto: seeded in ${seeded.seconds} s: ${JSON.stringify(seeded.rows)}; restarting`);
