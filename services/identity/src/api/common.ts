@@ -58,7 +58,8 @@ export function queryBool(v: unknown): boolean | undefined {
 export function attrAsBoolean(v: unknown): boolean | undefined {
   if (Array.isArray(v)) return attrAsBoolean(v[0]);
   if (v === undefined || v === null) return undefined;
-  return !['0', 'f', 'false', 'off', 'n', 'no'].includes(String(v).trim().toLowerCase());
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return !['0', 'f', 'false', 'off', 'n', 'no'].includes(text.trim().toLowerCase());
 }
 
 /**
