@@ -286,9 +286,11 @@ describe('protection (secure RBAC) as upstream Keystone', () => {
     const mismatches: string[][] = [];
     // PENDING entries with a case still differing; the others can go
     const stillPending = new Set<string>();
+    let total = 0;
     for (const c of scenario.cases) {
       for (const persona of personasOf(c)) {
         const key = `${c.id}@${persona}`;
+        total++;
         const ours = await run.run(c, persona, names);
         const want = upstream[key];
         const same = want !== undefined && want.status === ours.status && JSON.stringify(want.items) === JSON.stringify(ours.items);
@@ -301,6 +303,6 @@ describe('protection (secure RBAC) as upstream Keystone', () => {
     if (done.length) t.diagnostic(`answer as upstream now, remove from PENDING: ${done.join(', ')}`);
     const why = [...run.why].map(([k, v]) => `  \${${k}}: ${v}`);
     if (why.length) t.diagnostic(`shared setup steps that failed:\n${why.join('\n')}`);
-    assert.ok(mismatches.length === 0, `${mismatches.length} answers differ from upstream Keystone:\n${table([header, ...mismatches])}`);
+    assert.ok(mismatches.length === 0, `${mismatches.length} of ${total} answers differ from upstream Keystone:\n${table([header, ...mismatches])}`);
   });
 });
