@@ -235,7 +235,7 @@ class Runner:
                 p = self.sc['personas'][persona]
                 local = dict(self.vars)
                 local.update(me=self.vars[p['user']], my_password=self.sc['password'],
-                             uniq=uniq(case['id'], persona))
+                             my_token=self.token(persona), uniq=uniq(case['id'], persona))
                 if isinstance(p['scope'], dict):
                     for k, v in p['scope'].items():
                         local['my_' + k] = self.vars[v]

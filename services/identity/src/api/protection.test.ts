@@ -218,6 +218,7 @@ class Runner {
     try {
       local.set('me', subst(`\${${p.user}}`, this.vars, this.why));
       local.set('my_password', scenario.password);
+      local.set('my_token', await this.token(persona));
       local.set('uniq', uniq(c.id, persona));
       if (typeof p.scope === 'object') for (const [k, v] of Object.entries(p.scope)) local.set(`my_${k}`, subst(`\${${v}}`, this.vars, this.why));
       for (const s of c.setup ?? []) await this.step(s, local, persona);
