@@ -99,22 +99,23 @@ def labels(item, names):
 
     def name(ref):
         return names.get(ref.get('id')) if isinstance(ref, dict) else None
-    if 'role' in item and 'scope' in item:  # a role assignment
+    if 'role' in item and 'scope' in item:  # a role assignment: actor, role and scope all shared
         actor = name(item.get('user')) or name(item.get('group'))
-        if actor is None:
-            return []
+        role = name(item['role'])
         scope = item['scope'] if isinstance(item['scope'], dict) else {}
         if 'project' in scope:
-            where = 'project ' + (name(scope['project']) or '?')
+            target = name(scope['project'])
+            where = target and 'project ' + target
         elif 'domain' in scope:
-            where = 'domain ' + (name(scope['domain']) or '?')
-        elif 'system' in scope:
-            where = 'system'
+            target = name(scope['domain'])
+            where = target and 'domain ' + target
         else:
-            where = '?'
+            where = 'system' if 'system' in scope else None
+        if not (actor and role and where):
+            return []
         if 'OS-INHERIT:inherited_to' in scope:
             where += ' inherited'
-        return ['%s %s on %s' % (actor, name(item['role']) or '?', where)]
+        return ['%s %s on %s' % (actor, role, where)]
     if 'prior_role' in item and isinstance(item.get('implies'), list):  # a role inference
         prior = name(item['prior_role'])
         return ['%s implies %s' % (prior, name(i)) for i in item['implies'] if prior and name(i)]
