@@ -131,6 +131,17 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       }),
     ),
     defineRoute({
+      method: 'GET',
+      url: '/v3/auth/tokens/OS-PKI/revoked',
+      // COMPAT(keystone AuthTokenOSPKIResource): the deprecated PKI revocation list stays routed,
+      // unenforced, and refuses every token-bearing caller (tokens are not stored, so no list exists)
+      policy: null,
+      errors: [403],
+      handler: async () => {
+        throw Forbidden(undefined, 'identity.pki_revocation_list_unsupported');
+      },
+    }),
+    defineRoute({
       method: 'DELETE',
       url: '/v3/auth/tokens',
       policy: 'identity:revoke_token',
@@ -151,8 +162,9 @@ export function authRoutes(s: IdentityServices, frame: Frame): AnyRoute[] {
       errors: [403],
       handler: async ({ req }, ctx) => {
         const t = await callerToken(ctx);
-        // Keystone serves the catalog to project- and domain-scoped tokens only
-        if (t.scope.type === 'unscoped' || t.scope.type === 'system') throw Forbidden(undefined, 'identity.catalog_needs_scope');
+        // Keystone serves the catalog to project-scoped tokens only (AuthCatalogResource); its
+        // reason is a SecurityError's, so the caller sees the generic message
+        if (t.scope.type !== 'project') throw Forbidden(undefined, 'identity.catalog_needs_scope');
         const catalog = await s.catalog.catalogFor(t.project?.id, t.user.id);
         const self = `${baseUrl(req, frame)}/v3/auth/catalog`;
         return { catalog, links: { self, previous: null, next: null } };

@@ -1,11 +1,11 @@
-// OS-EC2: a user's EC2 key pairs (/v3/users/{user_id}/credentials/OS-EC2) and token issue from an AWS signature (/v3/ec2tokens).
+// OS-EC2: a user's EC2 key pairs (/v3/users/{user_id}/credentials/OS-EC2) and token issue from an AWS signature (/v3/ec2tokens, /v3/s3tokens).
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
 import type { RequestContext } from '@alto/kernel';
 import type { IdentityServices } from '../services.js';
 import { BadRequest } from '../domain/errors.js';
 import { ec2BlobOf, type Credential } from '../domain/credentials.service.js';
-import { ec2CredentialId } from '../domain/ec2.js';
+import { ec2CredentialId, s3SignatureMatches } from '../domain/ec2.js';
 import { PathId, baseUrl, callerOf, collection, tokenCredentials, type Frame } from './common.js';
 import { isDelegated, wireCredential } from './credentials.js';
 import { ForbiddenAction } from '../domain/delegation.errors.js';
@@ -34,6 +34,14 @@ export function ec2CredentialView(c: Credential, base: string) {
 
 /** Python truthiness of a JSON value, for upstream's `a or b or c`. */
 const truthy = (v: unknown) => v !== undefined && v !== null && v !== false && v !== 0 && v !== '' && !(typeof v === 'object' && Object.keys(v).length === 0);
+
+/** The signed request in an ec2tokens or s3tokens body (EC2_S3_Resource.handle_authenticate). */
+function signedCredentialsOf(body: unknown): Record<string, unknown> {
+  const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  if (Object.keys(b).length === 0) throw BadRequest('request must include a request body', 'identity.ec2_no_body');
+  // upstream has accepted all three names over the years
+  return ([b.credentials, b.credential, b.ec2Credentials].find(truthy) ?? {}) as Record<string, unknown>;
+}
 
 export function ec2Routes(s: IdentityServices, frame: Frame): AnyRoute[] {
   // Upstream builds the target from the credential the path names and lets a missing one be a 404 before policy.
@@ -107,12 +115,20 @@ export function ec2Routes(s: IdentityServices, frame: Frame): AnyRoute[] {
       credentials: tokenCredentials,
       errors: [404],
       handler: async ({ body, reply }) => {
-        const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-        if (Object.keys(b).length === 0) throw BadRequest('request must include a request body', 'identity.ec2_no_body');
-        // upstream has accepted all three names over the years
-        const creds = [b.credentials, b.credential, b.ec2Credentials].find(truthy) ?? {};
-        const token = await s.credentials.authenticateEc2(creds);
+        const token = await s.credentials.authenticateEc2(signedCredentialsOf(body));
         void reply.header('x-subject-token', token.id);
+        return tokenView(token, await s.catalog.catalogFor(token.project?.id, token.user.id));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v3/s3tokens',
+      // what swift's s3api (s3token middleware) calls; the same flow with S3's signature
+      policy: 'identity:s3tokens_validate',
+      credentials: tokenCredentials,
+      errors: [404],
+      handler: async ({ body }) => {
+        const token = await s.credentials.authenticateEc2(signedCredentialsOf(body), s3SignatureMatches);
         return tokenView(token, await s.catalog.catalogFor(token.project?.id, token.user.id));
       },
     }),

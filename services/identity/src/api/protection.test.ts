@@ -12,18 +12,7 @@ import { startIdentity, ADMIN_PASSWORD, type Harness } from '../testing/harness.
  * `<case id>@<persona>`. Each entry is a known gap with its reason; this set must end empty.
  * A case listed here that now answers as upstream is reported so it can be removed.
  */
-const PENDING = new Set<string>([
-  // GET /v3/auth/tokens/OS-PKI/revoked is not served (404); upstream keeps the deprecated route
-  // and answers 403 to everyone (410 when [token] revoke_by_id is false).
-  'auth.tokens.pki-revoked',
-  // A domain-scoped token gets the catalog from us; upstream refuses it (403 "A project-scoped
-  // token is required to produce a service catalog.").
-  'auth.catalog@domain-admin',
-  'auth.catalog@domain-member',
-  'auth.catalog@domain-reader',
-  // POST /v3/s3tokens is not served; upstream guards it with identity:s3tokens_validate.
-  's3tokens',
-]);
+const PENDING = new Set<string>([]);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 interface Step {

@@ -244,15 +244,15 @@ export class CredentialsService {
    * keystone's EC2TokensResource: find the credential by access key, check the signature with
    * its secret, the user, project and timestamp, and issue a project-scoped token whose method
    * is `ec2credential`. Every refusal is the same 401, except unknown credentials, users and
-   * projects, which upstream answers with 404.
+   * projects, which upstream answers with 404. /v3/s3tokens is the same with S3's signature.
    */
-  async authenticateEc2(creds: Ec2Credentials): Promise<TokenData> {
+  async authenticateEc2(creds: Ec2Credentials, signatureMatches: (secret: string, c: Ec2Credentials) => boolean = ec2SignatureMatches): Promise<TokenData> {
     if (typeof creds.access !== 'string') throw AuthFailed('ec2_no_access');
     const c = await this.getCredentialOrThrow(ec2CredentialId(creds.access));
     if (c.type !== EC2) throw AuthFailed('ec2_not_ec2');
     const blob = ec2BlobOf(c);
     if (!creds.signature) throw AuthFailed('ec2_no_signature');
-    if (!ec2SignatureMatches(blob.secret ?? '', creds)) throw AuthFailed('ec2_bad_signature');
+    if (!signatureMatches(blob.secret ?? '', creds)) throw AuthFailed('ec2_bad_signature');
     const project = await this.resources.getProjectOrThrow(c.projectId ?? 'None');
     const user = await this.users.getUserOrThrow(c.userId);
     const [projectDomain, userDomain] = await Promise.all([

@@ -12,6 +12,8 @@ export interface Ec2Credentials {
   params?: unknown;
   headers?: unknown;
   body_hash?: unknown;
+  /** s3tokens: the base64url string to sign. */
+  token?: unknown;
 }
 
 /** The request could not be signed as given (unknown version, date mismatch, missing fields). */
@@ -172,6 +174,27 @@ export function ec2SignatureMatches(secret: string, c: Ec2Credentials): boolean 
   const host = typeof c.host === 'string' ? c.host : '';
   if (!host.includes(':')) return false;
   return attempt({ ...c, host: hostnameOf(host) });
+}
+
+/**
+ * keystone's S3Resource._check_signature (POST /v3/s3tokens): the string to sign comes
+ * base64url-encoded in `token`; v1 is base64 HMAC-SHA1 with the secret, v4 (strings starting
+ * with AWS4) the hex HMAC-SHA256 chain over the scope, for the s3, iam and sts services.
+ */
+export function s3SignatureMatches(secret: string, c: Ec2Credentials): boolean {
+  const toSign = Buffer.from(pyStr(c.token), 'base64url');
+  let expected: string | undefined;
+  if (toSign.subarray(0, 4).toString('latin1') !== 'AWS4') {
+    expected = createHmac('sha1', Buffer.from(secret, 'utf8')).update(toSign).digest('base64');
+  } else {
+    const parts = toSign.toString('latin1').split('\n');
+    const scope = (parts[2] ?? '').split('/');
+    if (parts.length !== 4 || parts[0] !== 'AWS4-HMAC-SHA256' || scope.length !== 4 || scope[3] !== 'aws4_request' || !['s3', 'iam', 'sts'].includes(scope[2]!)) return false;
+    let key: Buffer = Buffer.from(`AWS4${secret}`, 'utf8');
+    for (const part of [scope[0]!, scope[1]!, scope[2]!, 'aws4_request']) key = createHmac('sha256', key).update(Buffer.from(part, 'latin1')).digest();
+    expected = createHmac('sha256', key).update(toSign).digest('hex');
+  }
+  return sameString(pyStr(c.signature), expected);
 }
 
 /** urlsplit('//' + host).hostname: lower-cased, without port or IPv6 brackets. */
