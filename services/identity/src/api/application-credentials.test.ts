@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { manualClock } from '@alto/kernel';
-import { startIdentity, addPersonas, type Harness } from '../testing/harness.js';
+import { startIdentity, addPersonas, roleIdOf, type Harness } from '../testing/harness.js';
 import { KeyRepositoryReader } from '../crypto/key-repository.js';
 import { TokenFormatter } from '../crypto/token-formatter.js';
 
@@ -17,8 +17,7 @@ before(async () => {
   h = await startIdentity({ clock });
   p = await addPersonas(h);
   admin = await h.adminToken();
-  const roles = (await h.req('GET', '/v3/roles', { token: admin })).json<{ roles: { id: string; name: string }[] }>().roles;
-  roleId = (name) => roles.find((r) => r.name === name)!.id;
+  roleId = await roleIdOf(h, admin);
 });
 after(() => h.close());
 

@@ -2,7 +2,7 @@
 // options, the domain delete cascade, and token revocation on delete and disable.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startIdentity, type Harness } from '../testing/harness.js';
+import { startIdentity, roleIdOf, type Harness } from '../testing/harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -15,8 +15,7 @@ describe('projects and domains', () => {
   before(async () => {
     h = await startIdentity();
     admin = await h.adminToken();
-    const roles = (await h.req('GET', '/v3/roles', { token: admin })).json<{ roles: { id: string; name: string }[] }>().roles;
-    memberRole = roles.find((r) => r.name === 'member')!.id;
+    memberRole = (await roleIdOf(h, admin))('member');
     adminUserId = (await h.req('GET', '/v3/users?name=admin', { token: admin })).json<{ users: { id: string }[] }>().users[0]!.id;
   });
   after(() => h.close());

@@ -122,6 +122,16 @@ export async function startIdentity(opts: HarnessOptions = {}): Promise<Harness>
   };
 }
 
+/** The global roles by name, as a lookup that fails loudly for a role that does not exist. */
+export async function roleIdOf(h: Harness, token: string): Promise<(name: string) => string> {
+  const roles = (await h.req('GET', '/v3/roles', { token })).json<{ roles: { id: string; name: string }[] }>().roles;
+  return (name) => {
+    const r = roles.find((x) => x.name === name);
+    if (!r) throw new Error(`no role named ${name}`);
+    return r.id;
+  };
+}
+
 /** A demo project with a member, a reader and a user of another project, made through the API. */
 export async function addPersonas(h: Harness): Promise<{ demoId: string; otherId: string; member: string; reader: string; outsider: string }> {
   const admin = await h.adminToken();
@@ -130,8 +140,7 @@ export async function addPersonas(h: Harness): Promise<{ demoId: string; otherId
     if (r.statusCode !== 201) throw new Error(`${url}: ${r.statusCode} ${r.body}`);
     return r.json<Record<string, { id: string }>>();
   };
-  const roles = (await h.req('GET', '/v3/roles', { token: admin })).json<{ roles: { id: string; name: string }[] }>();
-  const role = (n: string) => roles.roles.find((r) => r.name === n)!.id;
+  const role = await roleIdOf(h, admin);
   const demoId = (await mk('/v3/projects', { project: { name: 'demo', domain_id: 'default' } })).project!.id;
   const otherId = (await mk('/v3/projects', { project: { name: 'other', domain_id: 'default' } })).project!.id;
   const users: Record<string, string> = {};
