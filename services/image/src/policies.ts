@@ -19,7 +19,7 @@
 //
 // Images (ImageAPIPolicy: add_image, get_image, modify_image, publicize_image,
 // communitize_image, delete_image, upload_image, download_image, download_from_store,
-// deactivate, reactivate, copy_image, *_image_location, list_cached_nodes):
+// deactivate, reactivate, copy_image, *_image_location):
 //   an existing image is ImageTarget(image):
 //     project_id  = image.owner (ImageTarget aliases project_id to owner)
 //     owner       = image.owner
@@ -41,8 +41,10 @@
 //   GET /v2/images (get_images) is { project_id: caller project }; each row the store returns is then
 //     kept only if get_image allows it on its ImageTarget.
 //   PATCH: a replace/add of /visibility checks publicize_image (to 'public') or communitize_image
-//     (to 'community') on the current image, then modify_image; /locations changes check
-//     set_image_location / delete_image_location; anything else modify_image.
+//     (to 'community') on the current image, then modify_image; an add/replace of /locations
+//     checks set_image_location, a remove delete_image_location; anything else modify_image.
+//   modify_image also guards PUT /stage, POST /import (except method copy-image: copy_image) and
+//     tag PUT/DELETE; download_from_store follows download_image when the download picks a store.
 //   A denial on an existing image answers 404 when get_image is also denied (or was the rule), 403 otherwise.
 //   Policy is not the visibility filter: get_image allows any reader on any 'shared' image, and
 //     'community' ones; upstream hides shared images from non-members in the store query
