@@ -8,7 +8,8 @@
 #      service and its endpoints), GL_KEYSTONE_LIMITS=1 ([DEFAULT] use_keystone_limits = True
 #      with oslo.limit, implies GL_REGISTER=1; GL_LIMITS="image_count_total=5 ..." overrides
 #      the registered defaults), GL_EXTRA_CONF (a file passed as a second --config-file, whose
-#      options override the generated ones), GL_DEBUG=1.
+#      options override the generated ones), GL_DEBUG=1, GL_METADEFS=0 (skip db_load_metadefs),
+#      GL_CACHE (where glance-common's data files are unpacked, default /tmp/glance-ref-cache).
 # See README.md here. Stop with stop.sh.
 set -euo pipefail
 
@@ -22,6 +23,8 @@ KS_ADMIN_PASSWORD=${KS_ADMIN_PASSWORD:-secret}
 GL_REGISTER=${GL_REGISTER:-0}
 GL_KEYSTONE_LIMITS=${GL_KEYSTONE_LIMITS:-0}
 GL_DEBUG=${GL_DEBUG:-0}
+GL_METADEFS=${GL_METADEFS:-1}
+GL_CACHE=${GL_CACHE:-/tmp/glance-ref-cache}
 PY=/usr/bin/python3          # Debian's python, where python3-glance lives
 HERE=$(cd "$(dirname "$0")" && pwd)
 URL="http://${GL_HOST}:${GL_PORT}"
@@ -67,6 +70,23 @@ fi
 "$PY" "$HERE/keystone-setup.py" "${setup_args[@]}" >"$GL_DIR/keystone-setup.env"
 # shellcheck disable=SC1091
 . "$GL_DIR/keystone-setup.env"
+
+# --- glance-common's data files: schema-image.json (the custom image properties every
+# packaged or DevStack install has in /etc/glance) and the metadefs namespaces DevStack loads.
+# python3-glance does not ship them; unpack glance-common's .deb (not installed: its maintainer
+# scripts want dbconfig) unless they are already on the machine.
+common_dir=""
+for d in /usr/share/glance-common "$GL_CACHE/usr/share/glance-common"; do
+  if [ -f "$d/schema-image.json" ]; then common_dir=$d; break; fi
+done
+if [ -z "$common_dir" ]; then
+  mkdir -p "$GL_CACHE"
+  (cd "$GL_CACHE" && apt-get download -qq glance-common >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq glance-common; })
+  dpkg-deb -x "$(ls "$GL_CACHE"/glance-common_*.deb | tail -1)" "$GL_CACHE"
+  common_dir="$GL_CACHE/usr/share/glance-common"
+fi
+# glance looks for schema-image.json in the directories of its --config-file's
+cp "$common_dir/schema-image.json" "$GL_DIR/schema-image.json"
 
 # --- paste pipeline: upstream's etc/glance-api-paste.ini, keystone flavor only
 # (python3-glance does not ship the ini; glance-common puts it in /usr/share/glance-common)
@@ -192,6 +212,14 @@ if [ "${GL_KEEP:-0}" != 1 ] || [ ! -f "$GL_DIR/glance.db" ]; then
     echo "glance-manage db_sync failed; tail of $GL_DIR/manage.log:" >&2
     tail -n 30 "$GL_DIR/manage.log" >&2
     exit 1
+  fi
+  if [ "$GL_METADEFS" = 1 ]; then
+    if ! "$PY" -c 'import sys; from glance.cmd.manage import main; sys.exit(main())' \
+        "${conf_args[@]}" db load_metadefs --path "$common_dir/metadefs" >>"$GL_DIR/manage.log" 2>&1; then
+      echo "glance-manage db_load_metadefs failed; tail of $GL_DIR/manage.log:" >&2
+      tail -n 30 "$GL_DIR/manage.log" >&2
+      exit 1
+    fi
   fi
 fi
 
