@@ -104,6 +104,33 @@ describe('filesystem store', () => {
       assert.deepEqual(await readdir(join(root, 'images', '.partial')), []);
     }));
 
+  it('writes the bytes of a slow upload within writeBatchDelayMs, so the mtime of its partial shows progress', () =>
+    withStore(
+      async (store, root) => {
+        const imageId = randomUUID();
+        const uploadId = randomUUID();
+        const partial = join(root, 'images', '.partial', `${imageId}.${uploadId}`);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        const source = async function* (): AsyncGenerator<Uint8Array> {
+          yield Buffer.alloc(10);
+          await new Promise((r) => setTimeout(r, 30));
+          yield Buffer.alloc(10);
+          await gate;
+        };
+        const writing = store.write(imageId, uploadId, source());
+        let written = 0;
+        for (let i = 0; i < 500 && written < 20; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          written = (await stat(partial)).size;
+        }
+        assert.equal(written, 20, 'both small chunks on disk though the 4 MiB batch is far from full');
+        release();
+        assert.equal((await writing).size, 20);
+      },
+      { writeBatchDelayMs: 20 },
+    ));
+
   it('keeps the source failure as the cause of a backend error', () =>
     withStore(async (store) => {
       const cause = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

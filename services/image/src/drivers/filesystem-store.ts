@@ -28,13 +28,20 @@ export interface FilesystemStoreOptions {
    * thread-pool round trips per byte low; one write runs while the next batch is gathered.
    */
   writeBatchBytes?: number;
+  /**
+   * Longest a gathered batch waits for more bytes before it is written anyway, so that a slow
+   * upload still moves its partial's modification time (the lease other replicas look at).
+   */
+  writeBatchDelayMs?: number;
 }
 
 // Ids become file names: nothing that could climb out of datadir or hide a second field.
 const ID = /^[A-Za-z0-9-]+$/;
 const PARTIAL_NAME = /^([A-Za-z0-9-]+)\.([A-Za-z0-9-]+)$/;
 const PARTIAL_DIR = '.partial';
+// measured: 4 MiB writes match dd on the same disk, 64 KiB ones reach a quarter to half of it
 const DEFAULT_WRITE_BATCH = 4 * 1024 * 1024;
+const DEFAULT_WRITE_BATCH_DELAY_MS = 1000;
 
 function checkId(what: string, id: string): void {
   if (!ID.test(id)) throw new StoreError('backend', `${what} ${JSON.stringify(id)} may hold only letters, digits and "-"`);
@@ -71,12 +78,14 @@ export class FilesystemStore implements ImageStoreDriver {
   readonly #partialDir: string;
   readonly #prefix: string;
   readonly #writeBatch: number;
+  readonly #writeBatchDelayMs: number;
 
   constructor(options: FilesystemStoreOptions) {
     this.id = options.id;
     this.datadir = resolve(options.datadir);
     this.chunkSize = options.chunkSize;
     this.#writeBatch = options.writeBatchBytes ?? DEFAULT_WRITE_BATCH;
+    this.#writeBatchDelayMs = options.writeBatchDelayMs ?? DEFAULT_WRITE_BATCH_DELAY_MS;
     this.#partialDir = join(this.datadir, PARTIAL_DIR);
     // glance_store: 'file://%s' % os.path.join(datadir, image_id), the path not URL-encoded
     this.#prefix = `file://${this.datadir === '/' ? '' : this.datadir}/`;
@@ -116,6 +125,8 @@ export class FilesystemStore implements ImageStoreDriver {
     return join(this.#partialDir, `${imageId}.${uploadId}`);
   }
 
+  // A loop over the source rather than stream.pipeline(): an aborted pipeline waits for its source's
+  // return(), which a generator parked on a stalled client never gives, so the upload would hang.
   async write(imageId: string, uploadId: string, data: AsyncIterable<Uint8Array> | Readable, opts: WriteOptions = {}): Promise<StoredData> {
     const source = data[Symbol.asyncIterator]();
     const { signal, maxBytes } = opts;
@@ -156,6 +167,7 @@ export class FilesystemStore implements ImageStoreDriver {
     try {
       let batch: Uint8Array[] = [];
       let batchBytes = 0;
+      let batchStarted = performance.now();
       for (;;) {
         let step: IteratorResult<unknown>;
         try {
@@ -173,8 +185,9 @@ export class FilesystemStore implements ImageStoreDriver {
         if (maxBytes !== undefined && size > maxBytes) throw StoreSizeExceeded(maxBytes);
         batch.push(chunk);
         batchBytes += chunk.byteLength;
-        if (batchBytes >= this.#writeBatch) {
+        if (batchBytes >= this.#writeBatch || performance.now() - batchStarted >= this.#writeBatchDelayMs) {
           await flush(batch, batchBytes);
+          batchStarted = performance.now();
           batch = [];
           batchBytes = 0;
         }
