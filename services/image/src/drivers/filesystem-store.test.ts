@@ -27,8 +27,12 @@ runStoreConformance('filesystem', async () => {
 // a small write batch too, so the batching paths (several writes in flight order) run in the suite
 runStoreConformance('filesystem, 4 KiB chunks and write batches', async () => {
   const root = await tempDir();
-  const options: FilesystemStoreOptions = { id: 'small', datadir: join(root, 'images'), chunkSize: 4096, writeBatchBytes: 4096 };
-  return { driver: new FilesystemStore(options), cleanup: () => rm(root, { recursive: true, force: true }) };
+  const options: FilesystemStoreOptions = { id: 'small', datadir: join(root, 'a', 'b', 'images'), chunkSize: 4096, writeBatchBytes: 4096 };
+  return {
+    driver: new FilesystemStore(options),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+    spawn: { module: new URL('./filesystem-store.js', import.meta.url).href, exportName: 'FilesystemStore', options },
+  };
 });
 
 async function* bytes(data: Uint8Array, size = 65536): AsyncGenerator<Uint8Array> {

@@ -2,7 +2,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readdir, rename, stat, statfs, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   StoreDataNotFound,
@@ -97,7 +97,14 @@ export class FilesystemStore implements ImageStoreDriver {
   async open(): Promise<void> {
     for (const dir of [this.datadir, this.#partialDir]) {
       try {
-        await mkdir(dir, { recursive: true });
+        const created = await mkdir(dir, { recursive: true });
+        // new directories' own entries must survive power loss too, or so would nothing in them
+        if (created !== undefined) {
+          for (let d = dir; ; d = dirname(d)) {
+            await syncDir(dirname(d));
+            if (d === created || d === dirname(d)) break;
+          }
+        }
         await access(dir, fsConstants.W_OK | fsConstants.X_OK);
       } catch (err) {
         throw new StoreError(
