@@ -1,6 +1,7 @@
 // clouds.yaml and openrc for the openstack CLI and openstacksdk, written with mode 0600.
 import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { parse, stringify } from 'yaml';
 
 export const CLOUD_NAME = 'altostratus';
@@ -74,4 +75,13 @@ export function readClientConfig(dataDir: string): ClientCredentials | undefined
   const c = doc.clouds?.[CLOUD_NAME];
   if (!c?.auth) return undefined;
   return { authUrl: c.auth.auth_url ?? '', username: c.auth.username ?? '', password: c.auth.password ?? '', projectName: c.auth.project_name ?? '', regionName: c.region_name ?? 'RegionOne' };
+}
+
+/** A service user's password: generated on first use and kept (mode 600) in the data directory. */
+export function serviceUserPassword(dataDir: string, user: string): string {
+  const file = join(dataDir, `${user}-service-password`);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const pw = randomBytes(24).toString('base64url');
+  writeSecretFile(file, `${pw}\n`);
+  return pw;
 }

@@ -8,10 +8,14 @@ import { openDatabase, type Database } from '@alto/db';
 import { systemClock } from '@alto/kernel';
 import { createLogger, createMetricsRegistry, httpServerRunnable, Manager, registerHealthRoutes, type Logger } from '@alto/runtime';
 import { createIdentity, type Identity, type IdentityDB } from '@alto/identity';
-import type { AltoConfig } from './config.js';
+import { createImage, FilesystemStore, keystoneLimits, legacyLimits, type ImageApi, type ImageDB, type StoreSet } from '@alto/image';
+import { remoteTokenValidator } from '@alto/clients';
+import { ValidationError } from '@alto/kernel';
+import { createCache } from '@alto/runtime';
+import { identityUrl, type AltoConfig } from './config.js';
 
 /** The components `alto serve` can run; `alto up` runs them all in one process. */
-export const COMPONENTS = ['identity-api'] as const;
+export const COMPONENTS = ['identity-api', 'image-api'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 export function makeLogger(config: AltoConfig, name: string): Logger {
@@ -67,3 +71,69 @@ export async function addIdentityApi(manager: Manager, config: AltoConfig, bus: 
 }
 
 export { Manager };
+
+export function openImageDatabase(config: AltoConfig): Database<ImageDB> {
+  return openDatabase<ImageDB>(config.image.database);
+}
+
+/** The known store drivers; an unknown one stops startup with this list. */
+const STORE_DRIVERS = ['file'];
+
+/** The image stores from [glance_store]/enabled_backends and the staging area. */
+export function buildStores(config: AltoConfig): StoreSet {
+  const img = config.image;
+  const byId = new Map<string, FilesystemStore>();
+  const descriptions = new Map<string, string | undefined>();
+  const backends = Object.entries(img.default.enabled_backends);
+  for (const [id, b] of backends) {
+    if (!STORE_DRIVERS.includes(b.type)) throw new ValidationError(`image store "${id}" has unknown type "${String(b.type)}"; known: ${STORE_DRIVERS.join(', ')}`, 'cli.unknown_store_driver');
+    byId.set(id, new FilesystemStore({ id, datadir: b.filesystem_store_datadir, chunkSize: b.filesystem_store_chunk_size }));
+    descriptions.set(id, b.description);
+  }
+  if (!backends.length) byId.set('file', new FilesystemStore({ id: 'file', datadir: img.glance_store.filesystem_store_datadir, chunkSize: 65536 }));
+  const defaultId = img.glance_store.default_backend ?? [...byId.keys()][0]!;
+  if (!byId.has(defaultId)) throw new ValidationError(`glance_store.default_backend "${defaultId}" is not one of enabled_backends: ${[...byId.keys()].join(', ')}`, 'cli.unknown_default_store');
+  const staging = new FilesystemStore({ id: 'os_glance_staging_store', datadir: img.os_glance_staging_store.filesystem_store_datadir, chunkSize: 65536 });
+  return { defaultId, byId, staging, multiStore: backends.length > 0, descriptions };
+}
+
+export interface RunningImage {
+  image: ImageApi;
+  database: Database<ImageDB>;
+  app: FastifyInstance;
+}
+
+/**
+ * Adds image-api to a manager: its database, stores, token validation against the identity
+ * service (keystone_authtoken), unified limits, the maintenance reconciler and the listener.
+ */
+export async function addImageApi(manager: Manager, config: AltoConfig, log: Logger): Promise<RunningImage> {
+  const database = openImageDatabase(config);
+  manager.add({ name: 'image-database', start: async () => {}, stop: () => database.close() });
+  const a = config.image.keystone_authtoken;
+  const authUrl = a.auth_url ?? `${identityUrl(config)}/v3`;
+  if (!a.username || !a.password) throw new ValidationError('image.keystone_authtoken.username and .password are required (the image service checks tokens with them)', 'cli.no_service_credentials');
+  const serviceAuth = { authUrl, username: a.username, password: a.password, userDomainName: a.user_domain_name, projectName: a.project_name, projectDomainName: a.project_domain_name };
+  const cache = createCache(config.cache, log);
+  manager.add({ name: 'image-token-cache', start: async () => {}, stop: () => cache.close() });
+  const MiB = 1024 * 1024;
+  const fallback = config.image.default.user_storage_quota > 0 ? { imageSizeTotal: config.image.default.user_storage_quota / MiB } : {};
+  const metrics = createMetricsRegistry('image-api');
+  const image = await createImage({
+    config: config.image,
+    database,
+    stores: buildStores(config),
+    validator: remoteTokenValidator(serviceAuth, systemClock),
+    cache,
+    limits: config.image.default.use_keystone_limits ? keystoneLimits({ auth: serviceAuth, clock: systemClock, fallback }) : legacyLimits(fallback),
+    clock: systemClock,
+    log,
+    metrics,
+    validateResponses: process.env.ALTO_VALIDATE_RESPONSES === '1',
+  });
+  for (const c of image.checks) manager.addCheck(c);
+  registerHealthRoutes(image.app, { manager, metrics });
+  for (const r of image.runnables) manager.add(r);
+  manager.add(httpServerRunnable('image-api', image.app, { host: config.image.api.host, port: config.image.api.port }));
+  return { image, database, app: image.app };
+}

@@ -4,6 +4,7 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import { BusSection, CacheSection, LogSection, loadConfig } from '@alto/config';
 import { IdentitySection, type BootstrapInput } from '@alto/identity';
+import { ImageSection } from '@alto/image';
 
 export const BootstrapSection = Type.Object(
   {
@@ -30,6 +31,7 @@ export const AltoConfigSchema = Type.Object(
     cache: CacheSection,
     bootstrap: BootstrapSection,
     identity: IdentitySection,
+    image: ImageSection,
   },
   { additionalProperties: false },
 );
@@ -52,11 +54,21 @@ export function loadAltoConfig(src: ConfigSources): AltoConfig {
   return loadConfig({ schema: AltoConfigSchema, file, env, overrides: { ...src.overrides, data_dir: abs } });
 }
 
+/** The URL clients use for an API, from its public_endpoint or its bind address. */
+function apiUrl(api: { public_endpoint?: string | undefined; host: string; port: number }): string {
+  if (api.public_endpoint) return api.public_endpoint.replace(/\/+$/, '');
+  const host = api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${api.port}`;
+}
+
 /** The URL clients use for the identity API, from config or the bind address. */
 export function identityUrl(config: AltoConfig): string {
-  if (config.identity.api.public_endpoint) return config.identity.api.public_endpoint.replace(/\/+$/, '');
-  const host = config.identity.api.host === '0.0.0.0' || config.identity.api.host === '::' ? '127.0.0.1' : config.identity.api.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${config.identity.api.port}`;
+  return apiUrl(config.identity.api);
+}
+
+/** The URL clients use for the image API. */
+export function imageUrl(config: AltoConfig): string {
+  return apiUrl(config.image.api);
 }
 
 /** What `alto bootstrap` and the first `alto up` create; unset internal/admin URLs follow the public one. */

@@ -124,3 +124,30 @@ export function placementRenderer(opts: { messages?: MessageOverrides } = {}): E
     },
   };
 }
+
+const htmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
+
+/**
+ * Glance answers errors as webob does, by the Accept header: an HTML page (no Accept, `*\/*` or
+ * html), `{"message", "code": "404 Not Found", "title"}` for JSON, or plain text. An error may
+ * carry `details.status` for statuses outside the kinds (410 Gone, 416 Range Not Satisfiable).
+ */
+export function glanceRenderer(opts: { wwwAuthenticateUri: (req: FastifyRequest) => string; messages?: MessageOverrides }): ErrorRenderer {
+  return {
+    statusOf: (err) => (typeof err.details?.status === 'number' ? err.details.status : undefined),
+    render(err, status, req) {
+      const title = HTTP_TITLES[status] ?? (status === 410 ? 'Gone' : status === 416 ? 'Requested Range Not Satisfiable' : 'Error');
+      const text = message(err, opts.messages ?? {});
+      const headers: Record<string, string> = status === 401 ? { 'www-authenticate': `Keystone uri="${opts.wwwAuthenticateUri(req)}"` } : {};
+      const accept = String(req.headers.accept ?? '');
+      if (accept.includes('json') && !accept.includes('html')) {
+        return { body: { message: `${text}<br /><br />\n\n\n`, code: `${status} ${title}`, title }, headers };
+      }
+      if (!accept || accept.includes('html') || accept.includes('*/*')) {
+        const page = `<html>\n <head>\n  <title>${status} ${title}</title>\n </head>\n <body>\n  <h1>${status} ${title}</h1>\n  ${htmlEscape(text)}<br /><br />\n\n\n\n </body>\n</html>`;
+        return { body: page, headers: { ...headers, 'content-type': 'text/html; charset=UTF-8' } };
+      }
+      return { body: `${status} ${title}\n\n${text}\n\n   `, headers: { ...headers, 'content-type': 'text/plain; charset=UTF-8' } };
+    },
+  };
+}

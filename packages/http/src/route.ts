@@ -6,7 +6,7 @@ import { InternalError, NotFoundError, UnauthorizedError, ValidationError, polic
 import type { Authenticator } from './auth.js';
 import { compileCheck, type Validators } from './validation.js';
 import { inMicroversionRange } from './microversion.js';
-import { RawBody } from './server.js';
+import { RawBody, StreamBody } from './server.js';
 
 /** What the policy engine offers routes (oslo's enforce(): raises when not allowed). */
 export interface PolicyEnforcer {
@@ -58,6 +58,8 @@ export interface RouteSpec<P extends TSchema = TSchema, Q extends TSchema = TSch
   /** Error statuses this route is expected to answer with, besides 400/401/403 from the frame. */
   errors: number[];
   microversion?: { min?: string; max?: string };
+  /** The body is image data: the handler gets a StreamBody (the request stream), nothing is buffered. */
+  streamBody?: boolean;
   handler: (input: RouteInput<Static<P>, Static<Q>, Static<B>>, ctx: RequestContext) => Promise<unknown>;
 }
 
@@ -77,7 +79,7 @@ export interface RouteDeps {
   validateResponses?: boolean;
 }
 
-const isJsonBody = (b: unknown) => !(b instanceof RawBody);
+const isJsonBody = (b: unknown) => !(b instanceof RawBody) && !(b instanceof StreamBody);
 
 export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: RouteDeps): void {
   // GET answers HEAD too, unless the URL declares its own HEAD (Keystone's check_token, check_grant)
@@ -92,6 +94,7 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: Rout
       method: spec.method,
       url: spec.url,
       exposeHeadRoute: !explicitHead.has(spec.url),
+      ...(spec.streamBody ? { config: { streamBody: true } } : {}),
       handler: async (req, reply) => {
         if (spec.microversion && !inMicroversionRange(req.microversion, spec.microversion)) {
           throw new NotFoundError('The resource could not be found.', 'http.microversion_out_of_range');

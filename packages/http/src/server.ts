@@ -15,6 +15,16 @@ export class RawBody {
   }
 }
 
+/** An upload body handed to the route as the request stream itself (routes with streamBody). */
+export class StreamBody {
+  readonly contentType: string;
+  readonly stream: NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  constructor(contentType: string, stream: NodeJS.ReadableStream & AsyncIterable<Buffer>) {
+    this.contentType = contentType;
+    this.stream = stream;
+  }
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     ctx: RequestContext;
@@ -105,9 +115,38 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       done(err as Error, undefined);
     }
   });
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+  // Routes that take image data get the request stream itself, never a buffer (no bodyLimit:
+  // the route enforces its own size limits as the data arrives).
+  const isStreamRoute = (req: FastifyRequest) => (req.routeOptions.config as { streamBody?: boolean } | undefined)?.streamBody === true;
+  const collect = (req: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: unknown) => void) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    payload.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > opts.bodyLimit && !failed) {
+        failed = true;
+        done(new PayloadTooLargeError('Request is too large.', 'http.body_too_large'));
+        return;
+      }
+      if (!failed) chunks.push(c);
+    });
+    payload.on('error', (err: Error) => {
+      if (!failed) done(err);
+      failed = true;
+    });
+    payload.on('end', () => {
+      if (!failed) done(null, new RawBody(String(req.headers['content-type'] ?? ''), Buffer.concat(chunks)));
+    });
+  };
+  if (!opts.jsonOnly) {
+    app.addContentTypeParser('*', (req, payload, done) => {
+      if (isStreamRoute(req)) return done(null, new StreamBody(String(req.headers['content-type'] ?? ''), payload as NodeJS.ReadableStream & AsyncIterable<Buffer>));
+      collect(req, payload, done);
+    });
+  }
+  if (opts.jsonOnly) app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
     const type = req.headers['content-type'];
-    if (!opts.jsonOnly) return done(null, new RawBody(String(type ?? ''), body));
     if (body.length === 0) return done(null, undefined);
     if (!type) {
       try {

@@ -63,6 +63,21 @@ export function describe(err: ErrorObject, root: unknown): string {
   return path ? `Invalid input for field '${path}': ${message}` : message;
 }
 
+/**
+ * Compiles a plain JSON schema (a service's published one, not TypeBox) into a checker that
+ * answers python-jsonschema's message for the first error, or undefined when the value passes.
+ */
+export function compileJsonSchema(schema: object): (value: unknown) => string | undefined {
+  const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, validateSchema: false });
+  const fn = ajv.compile(schema);
+  return (value) => (fn(value) ? undefined : jsonschemaReason(fn.errors![0]!, value));
+}
+
+/** python-jsonschema's message for the first error, without a field prefix (Glance's wording adds its own). */
+export function jsonschemaReason(err: ErrorObject, root: unknown): string {
+  return jsonschemaMessage(err, valueAt(root, err.instancePath));
+}
+
 function jsonschemaMessage(err: ErrorObject, value: unknown): string {
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {

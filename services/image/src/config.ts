@@ -62,6 +62,11 @@ export const ImageSection = Type.Object(
       {
         disk_formats: Type.Array(Type.String(), { default: DISK_FORMATS }),
         container_formats: Type.Array(Type.String(), { default: CONTAINER_FORMATS }),
+        /**
+         * Refuse data that is not the declared disk_format or fails the format's safety checks
+         * (qcow2 backing/data files, vmdk extents...), as current Glance does; Zed accepted it.
+         */
+        require_image_format_match: Type.Boolean({ default: true }),
       },
       { additionalProperties: false, default: {} },
     ),

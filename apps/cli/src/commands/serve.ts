@@ -2,7 +2,7 @@
 import { exitOnSignals } from '@alto/runtime';
 import { ValidationError } from '@alto/kernel';
 import { loadAltoConfig, type ConfigSources } from '../config.js';
-import { COMPONENTS, Manager, addIdentityApi, makeLogger, openBus, type ComponentName } from '../components.js';
+import { COMPONENTS, Manager, addIdentityApi, addImageApi, makeLogger, openBus, type ComponentName } from '../components.js';
 
 export async function serve(component: string, sources: ConfigSources): Promise<void> {
   if (!(COMPONENTS as readonly string[]).includes(component)) {
@@ -17,9 +17,13 @@ export async function serve(component: string, sources: ConfigSources): Promise<
     case 'identity-api':
       await addIdentityApi(manager, config, bus, log);
       break;
+    case 'image-api':
+      await addImageApi(manager, config, log);
+      break;
   }
   await manager.start();
   exitOnSignals(manager, log);
   const ready = await manager.readiness();
-  log.info({ component, host: config.identity.api.host, port: config.identity.api.port, ready: ready.ok, checks: ready.checks }, 'serving');
+  const api = component === 'image-api' ? config.image.api : config.identity.api;
+  log.info({ component, host: api.host, port: api.port, ready: ready.ok, checks: ready.checks }, 'serving');
 }

@@ -7,8 +7,11 @@ import { migrateToLatest } from '@alto/db';
 import { CREDENTIAL_MAX_ACTIVE_KEYS, identityMigrations, setupKeyRepository } from '@alto/identity';
 import { exitOnSignals } from '@alto/runtime';
 import { newPassword } from '@alto/kernel';
-import { bootstrapInputOf, identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
-import { Manager, addIdentityApi, makeLogger, openBus } from '../components.js';
+import { bootstrapInputOf, identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { Manager, addIdentityApi, addImageApi, makeLogger, openBus } from '../components.js';
+import { imageMigrations } from '@alto/image';
+import { registerService } from '../register.js';
+import { serviceUserPassword } from '../client-config.js';
 import { progress } from '../progress.js';
 import { CLOUD_NAME, readSavedPassword, writeClientConfig } from '../client-config.js';
 
@@ -38,6 +41,12 @@ export async function up(opts: UpOptions): Promise<void> {
   );
   await p.step('credential keys', () => setupKeyRepository(config.identity.credential.key_repository, { maxActiveKeys: CREDENTIAL_MAX_ACTIVE_KEYS }), (r) => (r.created ? 'created' : `${r.keyIds.length} keys`));
 
+  // the image service checks tokens as its own user (keystone_authtoken), made below
+  const ka = config.image.keystone_authtoken;
+  config.image.keystone_authtoken = { ...ka, username: ka.username ?? 'glance', password: ka.password ?? serviceUserPassword(config.data_dir, 'glance') };
+  const { database: imageDb } = await addImageApi(manager, config, log.child({ component: 'image-api' }));
+  await p.step('image database', () => migrateToLatest(imageDb, imageMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
+
   const explicit = process.env.ALTO_ADMIN_PASSWORD;
   const password = explicit ?? readSavedPassword(config.data_dir) ?? newPassword();
   const url = identityUrl(config);
@@ -52,7 +61,24 @@ export async function up(opts: UpOptions): Promise<void> {
   }
   const files = writeClientConfig(config.data_dir, { authUrl: `${url}/v3`, username: input.adminUsername, password, projectName: input.adminProjectName, regionName: input.regionId });
 
-  await p.step('identity API', () => manager.start(), () => `${url}/v3`);
+  await p.step('identity and image APIs', () => manager.start(), () => `${url}/v3, ${imageUrl(config)}`);
+  await p.step(
+    'image service registration',
+    () =>
+      registerService(
+        { authUrl: `${url}/v3`, username: input.adminUsername, password },
+        {
+          type: 'image',
+          name: 'glance',
+          description: 'Glance Image Service',
+          url: imageUrl(config),
+          regionId: input.regionId,
+          user: { name: config.image.keystone_authtoken.username!, password: config.image.keystone_authtoken.password! },
+          serviceProjectName: input.serviceProjectName,
+        },
+      ),
+    (done) => (done.length ? done.join(', ') : 'up to date'),
+  );
   exitOnSignals(manager, log);
   p.info(`Altostratus is up in ${((performance.now() - t0) / 1000).toFixed(1)} s. To use it with the openstack CLI:\n`);
   process.stdout.write(`export OS_CLIENT_CONFIG_FILE=${files.clouds}\nexport OS_CLOUD=${CLOUD_NAME}\n`);

@@ -1,0 +1,7 @@
+// The image service's migrations, in order. Append only.
+import type { FrozenMigration } from '@alto/db';
+import { migration0001 } from './0001-images.js';
+
+export const imageMigrations: Record<string, FrozenMigration> = {
+  '0001-images': migration0001,
+};

@@ -1,0 +1,88 @@
+// Kysely table types for the image database (see migrations/ for the DDL).
+
+export interface ImageTable {
+  id: string;
+  name: string | null;
+  status: string;
+  visibility: string;
+  protected: number;
+  os_hidden: number;
+  owner: string | null;
+  size: number | null;
+  virtual_size: number | null;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  disk_format: string | null;
+  container_format: string | null;
+  min_disk: number;
+  min_ram: number;
+  created_at: number;
+  updated_at: number;
+  deleted: number;
+  deleted_at: number | null;
+  /** The upload or import holding the image (saving, uploading-to-stage, importing). */
+  upload_id: string | null;
+  /** Which process holds it, and until when (ms) unless it renews. */
+  upload_owner: string | null;
+  upload_lease_until: number | null;
+  /** Data waiting in the staging store for an import. */
+  staging_location: string | null;
+  staging_size: number | null;
+}
+
+export interface ImagePropertyTable {
+  image_id: string;
+  name: string;
+  value: string;
+}
+
+export interface ImageTagTable {
+  image_id: string;
+  value: string;
+}
+
+export interface ImageMemberTable {
+  image_id: string;
+  member: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ImageLocationTable {
+  id: string;
+  image_id: string;
+  /** Backend id. */
+  store: string;
+  url: string;
+  metadata: string;
+  /** active, or pending_delete until the data is gone from the store. */
+  status: string;
+  created_at: number;
+}
+
+export interface TaskTable {
+  id: string;
+  type: string;
+  status: string;
+  owner: string;
+  image_id: string | null;
+  user_id: string | null;
+  request_id: string | null;
+  input: string;
+  result: string | null;
+  message: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+}
+
+export interface ImageDB {
+  image: ImageTable;
+  image_property: ImagePropertyTable;
+  image_tag: ImageTagTable;
+  image_member: ImageMemberTable;
+  image_location: ImageLocationTable;
+  task: TaskTable;
+}
