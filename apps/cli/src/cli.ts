@@ -8,6 +8,7 @@ import { up } from './commands/up.js';
 import { serve } from './commands/serve.js';
 import { dbSync } from './commands/db.js';
 import { bootstrapCommand } from './commands/bootstrap.js';
+import { registerCommand } from './commands/register.js';
 import { renderTable, status } from './commands/status.js';
 import { fernetRotate, fernetSetup } from './commands/fernet.js';
 import { credentialRotate, credentialSetup } from './commands/credential.js';
@@ -34,6 +35,9 @@ Split deployment (what the Kubernetes manifests run):
   alto credential setup            create the credential encryption key repository
   alto bootstrap                   admin user, default roles, catalog (a Job; needs ALTO_ADMIN_PASSWORD)
   alto serve identity-api          one component in the foreground (a Deployment)
+  alto db sync image               create or upgrade the image database (a Job)
+  alto register image              the glance user and the image catalog entry, after bootstrap (a Job)
+  alto serve image-api             the image API (a Deployment)
 
 Configuration: --config FILE (YAML) or ALTO_CONFIG, overridden by ALTO_<SECTION>__<KEY> variables,
 e.g. ALTO_IDENTITY__DATABASE__CONNECTION=postgresql://user:pw@host/identity.`,
@@ -63,7 +67,7 @@ program
 const db = program.command('db').description('database schema management');
 db.command('sync')
   .description('apply pending migrations of a service database (safe to run concurrently)')
-  .argument('<service>', 'identity')
+  .argument('<service>', 'identity | image')
   .option('--check', 'only report pending migrations; exit 1 if any')
   .addOption(configOption())
   .action(async (service: string, o: { config?: string; check?: boolean }) => {
@@ -76,6 +80,21 @@ program
   .option('--admin-password-file <file>', 'read the admin password from a file (default: $ALTO_ADMIN_PASSWORD)')
   .addOption(configOption())
   .action(async (o: { config?: string; adminPasswordFile?: string }) => bootstrapCommand(sourcesOf(o), o));
+
+program
+  .command('register')
+  .description("register a service with the identity service over its API, after bootstrap: its user (image.keystone_authtoken's username and password) with the service and admin roles on the service project, its catalog entry and endpoints (idempotent)")
+  .argument('<service>', 'image')
+  .option('--admin-password-file <file>', 'read the admin password from a file (default: $ALTO_ADMIN_PASSWORD)')
+  .option('--public-url <url>', 'public endpoint (default: image.api.public_endpoint, else the bind address)')
+  .option('--internal-url <url>', 'internal endpoint (default: the public one)')
+  .option('--admin-url <url>', 'admin endpoint (default: the public one)')
+  .option('--wait <seconds>', 'keep retrying this long while identity is unreachable or not bootstrapped yet (a Job started with the others)', Number, 0)
+  .addOption(configOption())
+  .addHelpText('after', '\nLogs in as bootstrap.admin_username at image.keystone_authtoken.auth_url (default: the identity API).\nExample: ALTO_ADMIN_PASSWORD=... alto register image --internal-url http://image-api:9292 --wait 600')
+  .action(async (service: string, o: { config?: string; adminPasswordFile?: string; publicUrl?: string; internalUrl?: string; adminUrl?: string; wait?: number }) => {
+    await registerCommand(service, sourcesOf(o), o);
+  });
 
 program
   .command('status')

@@ -10,6 +10,8 @@ export interface ServiceRegistration {
   description: string;
   /** public, internal and admin URL (all the same on one machine). */
   url: string;
+  /** Per-interface URLs where they differ from `url` (in a cluster: public through the Ingress, internal and admin through the Service). */
+  urls?: Partial<Record<'public' | 'internal' | 'admin', string>>;
   regionId: string;
   /** The service's own user, in the service project, with the roles devstack gives it. */
   user: { name: string; password: string };
@@ -70,13 +72,14 @@ export async function registerService(admin: PasswordAuth, reg: ServiceRegistrat
     done.push(`service ${reg.name}`);
   }
   const endpoints = (await get<{ endpoints: { id: string; interface: string; url: string; region_id: string | null }[] }>(`/endpoints?service_id=${service.id}`)).endpoints;
-  for (const iface of ['public', 'internal', 'admin']) {
+  for (const iface of ['public', 'internal', 'admin'] as const) {
+    const url = reg.urls?.[iface] ?? reg.url;
     const e = endpoints.find((x) => x.interface === iface && x.region_id === reg.regionId);
     if (!e) {
-      await post('/endpoints', { endpoint: { service_id: service.id, interface: iface, url: reg.url, region_id: reg.regionId, enabled: true } });
+      await post('/endpoints', { endpoint: { service_id: service.id, interface: iface, url, region_id: reg.regionId, enabled: true } });
       done.push(`${iface} endpoint`);
-    } else if (e.url !== reg.url) {
-      await request(`${base}/endpoints/${e.id}`, { method: 'PATCH', headers: h, body: { endpoint: { url: reg.url } } });
+    } else if (e.url !== url) {
+      await request(`${base}/endpoints/${e.id}`, { method: 'PATCH', headers: h, body: { endpoint: { url } } });
       done.push(`${iface} endpoint url`);
     }
   }
