@@ -1,6 +1,8 @@
 // Renders the base and both overlays with kubectl kustomize, validates every object against the Kubernetes API schemas, and checks what matters about them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,12 +17,13 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { loadAltoConfig } from '../../../apps/cli/dist/config.js';
 import { OVERLAY_SECRETS } from '../../../apps/cli/dist/commands/k8s.js';
-import { OVERLAYS, copyDeployWithSecrets, deployDir, getGeneratedOrThrow, getObjectOrThrow, kubectlMissing, render, type DeployCopy, type K8sObject, type Overlay } from './render.js';
+import { OVERLAYS, copyDeployWithSecrets, deployDir, repoRoot, getGeneratedOrThrow, getObjectOrThrow, kubectlMissing, render, type DeployCopy, type K8sObject, type Overlay } from './render.js';
 import { checkSchemas } from './schema.js';
 import { allContainers, dataOf, objectRefs, podLabelsOf, podSpecOf, resolveEnv, resolveRef, type IContainer, type IPodSpec } from './pod.js';
 import { execForm, lastOf, readContainerfile } from './containerfile.js';
 
 const NAMESPACE = 'altostratus';
+const execFileAsync = promisify(execFile);
 const ALTO_IMAGE = 'altostratus/alto';
 /** Pod fields the downward API hands out, for resolving env (values are stand-ins). */
 const FIELDS = (pod: string) => ({ 'metadata.name': pod, 'metadata.namespace': NAMESPACE, 'status.podIP': '10.1.2.3' });
@@ -31,6 +34,9 @@ const workloads = (objects: readonly K8sObject[]) =>
     return spec ? [{ object: o, spec }] : [];
   });
 
+/** The hash kustomize's generators append to a ConfigMap's or Secret's name. */
+const GENERATED_SUFFIX = /-[a-z0-9]{10}$/;
+
 const isAltoImage = (image: string | undefined) => image !== undefined && (image === ALTO_IMAGE || image.startsWith(`${ALTO_IMAGE}:`) || image.startsWith(`${ALTO_IMAGE}@`));
 
 /** The identity-api container of an overlay's render. */
@@ -40,6 +46,42 @@ function identityApiContainer(objects: readonly K8sObject[]): { deployment: IDep
   const container = spec?.containers.find((c) => c.name === 'identity-api');
   assert.ok(spec && container, 'identity-api Deployment has an identity-api container');
   return { deployment, spec, container };
+}
+
+/** The image-api container of an overlay's render. */
+function imageApiContainer(objects: readonly K8sObject[]): { deployment: IDeployment; spec: IPodSpec; container: IContainer } {
+  const deployment = getObjectOrThrow<IDeployment>(objects, 'Deployment', 'image-api');
+  const spec = deployment.spec?.template.spec;
+  const container = spec?.containers.find((c) => c.name === 'image-api');
+  assert.ok(spec && container, 'image-api Deployment has an image-api container');
+  return { deployment, spec, container };
+}
+
+/** Which service an alto container works for, from the command it runs. */
+function serviceOf(c: IContainer): 'keys' | 'identity' | 'image' {
+  const [a0, a1, a2] = c.args ?? [];
+  if (a0 === 'fernet' || a0 === 'credential') return 'keys';
+  if ((a0 === 'db' && a2 === 'image') || (a0 === 'serve' && a1 === 'image-api') || (a0 === 'register' && a1 === 'image')) return 'image';
+  return 'identity';
+}
+
+/** What a container's process loads: the rendered alto.yaml with its rendered env, through the real loader. */
+async function effectiveConfig(objects: readonly K8sObject[], c: IContainer, pod: string): Promise<ReturnType<typeof loadAltoConfig>> {
+  const dir = await mkdtemp(join(tmpdir(), 'alto-k8s-config-'));
+  try {
+    const file = join(dir, 'alto.yaml');
+    await writeFile(file, altoYaml(objects).text);
+    return loadAltoConfig({ file, env: Object.fromEntries(resolveEnv(objects, NAMESPACE, c, FIELDS(pod)).env) });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The value after an option in a container's args (`--wait 600`). */
+function optionValue(c: IContainer, name: string): string | undefined {
+  const args = c.args ?? [];
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
 }
 
 function altoYaml(objects: readonly K8sObject[]): { text: string; doc: Record<string, unknown> } {
@@ -331,12 +373,44 @@ describe('deploy/kubernetes', { skip }, () => {
               assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/etc/alto/alto.yaml'), `${where} mounts alto.yaml`);
               const { env } = resolveEnv(objects, object.metadata.namespace, c, FIELDS(`${object.metadata.name}-0`));
               const config = loadAltoConfig({ file, env: Object.fromEntries(env) });
-              if (c.args?.[0] === 'fernet' || c.args?.[0] === 'credential') {
+              const kind = serviceOf(c);
+              const credentials = [...env.keys()].filter((k) => /PASSWORD|CONNECTION|TRANSPORT_URL/.test(k)).sort();
+              if (kind === 'keys') {
                 // key repository work needs the Kubernetes API, not the database, the bus or a password
-                assert.deepEqual([...env.keys()].filter((k) => /PASSWORD|CONNECTION|TRANSPORT_URL/.test(k)), [], `${where} gets no database or bus credentials`);
+                assert.deepEqual(credentials, [], `${where} gets no database or bus credentials`);
                 checked++;
                 continue;
               }
+              for (const server of config.cache.memcache_servers) {
+                const hp = hostPort(server);
+                assert.ok(hp && serviceFor(objects, hp.host, hp.port), `${where}: memcached ${server} is a Service of the render`);
+              }
+              if (kind === 'image') {
+                // least privilege: nothing of identity's database or of the broker (image-api sends nothing on the bus)
+                assert.deepEqual(credentials.filter((k) => /IDENTITY|TRANSPORT_URL|RABBITMQ/.test(k)), [], `${where} gets no identity database or bus credentials`);
+                assert.equal(config.bus.transport_url, 'inprocess://', `${where} uses no broker`);
+                const ka = config.image.keystone_authtoken;
+                if (c.args?.[0] === 'register') {
+                  // talks to identity over HTTP only, as the admin, to give glance its password
+                  assert.deepEqual(credentials, ['ALTO_ADMIN_PASSWORD', 'ALTO_IMAGE__KEYSTONE_AUTHTOKEN__PASSWORD'], `${where} gets the admin and glance passwords only`);
+                } else {
+                  const db = hostPort(config.image.database.connection);
+                  assert.ok(db && serviceFor(objects, db.host, db.port), `${where}: the image database ${db?.host}:${db?.port} is a Service of the render`);
+                  assert.match(config.image.database.connection, overlay === 'ha' ? /^mysql\+pymysql:\/\// : /^postgresql:\/\//);
+                  assert.match(config.image.database.connection, /\/image$/, `${where}: its own database`);
+                }
+                if (c.args?.[0] === 'db') {
+                  assert.equal(ka.password, undefined, `${where}: db-sync needs no service password`);
+                } else {
+                  const auth = hostPort(ka.auth_url ?? '');
+                  assert.ok(auth && serviceFor(objects, auth.host, auth.port)?.metadata?.name === 'identity-api', `${where}: keystone_authtoken.auth_url ${ka.auth_url} is the identity Service`);
+                  assert.equal(ka.username, 'glance');
+                  assert.ok((ka.password ?? '').length >= 16, `${where}: the generated glance password`);
+                }
+                checked++;
+                continue;
+              }
+              assert.deepEqual(credentials.filter((k) => /IMAGE/.test(k)), [], `${where} gets no image credentials`);
               const db = hostPort(config.identity.database.connection);
               assert.ok(db && serviceFor(objects, db.host, db.port), `${where}: the database ${db?.host}:${db?.port} is a Service of the render`);
               assert.match(config.identity.database.connection, overlay === 'ha' ? /^mysql\+pymysql:\/\// : /^postgresql:\/\//);
@@ -345,17 +419,13 @@ describe('deploy/kubernetes', { skip }, () => {
                 assert.ok(bus && serviceFor(objects, bus.host, bus.port), `${where}: the bus ${config.bus.transport_url.replace(/:[^:@/]*@/, ':***@')} is a Service of the render`);
                 assert.equal(config.bus.amqp_durable_queues, overlay === 'ha');
               }
-              for (const server of config.cache.memcache_servers) {
-                const hp = hostPort(server);
-                assert.ok(hp && serviceFor(objects, hp.host, hp.port), `${where}: memcached ${server} is a Service of the render`);
-              }
               // only the API signs and reads tokens; the Jobs get no keys
               const mountsKeys = c.volumeMounts?.some((m) => m.mountPath === config.identity.fernet_tokens.key_repository) ?? false;
               assert.equal(mountsKeys, c.args?.[0] === 'serve', `${where} mounts the key repository ${config.identity.fernet_tokens.key_repository} only if it serves`);
               checked++;
             }
           }
-          assert.equal(checked, 7, 'identity-api, db-sync, bootstrap with its init container, identity-keys (2), identity-fernet-rotate');
+          assert.equal(checked, 10, 'identity-api, db-sync, bootstrap with its init container, identity-keys (2), identity-fernet-rotate; image-api, image-db-sync, image-register');
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
@@ -378,6 +448,137 @@ describe('deploy/kubernetes', { skip }, () => {
         assert.deepEqual(bspec?.initContainers?.map((c) => c.args?.slice(0, 4)), [['db', 'sync', 'identity', '--check']]);
         const admin = bspec?.containers[0]?.env?.find((e) => e.name === 'ALTO_ADMIN_PASSWORD');
         assert.equal(admin?.valueFrom?.secretKeyRef?.key, 'admin-password');
+      });
+
+      test('image-api: probes on /healthz and /readyz at image.api.port, the Service and the Ingress reach it, both stores on the image-store claim with the access mode of the overlay', async () => {
+        const objects = objectsOf(overlay);
+        const { spec, container, deployment } = imageApiContainer(objects);
+        const config = await effectiveConfig(objects, container, 'image-api-0');
+        const image = config.image;
+        assert.deepEqual(container.args, ['serve', 'image-api', '--config', '/etc/alto/alto.yaml']);
+        assert.equal(container.command, undefined, 'the image entrypoint (alto) runs');
+        const probes = { startup: httpProbe(container.startupProbe), liveness: httpProbe(container.livenessProbe), readiness: httpProbe(container.readinessProbe) };
+        assert.equal(probes.startup?.path, '/healthz');
+        assert.equal(probes.liveness?.path, '/healthz');
+        assert.equal(probes.readiness?.path, '/readyz');
+        for (const [name, p] of Object.entries(probes)) assert.equal(containerPortOf(container, p?.port), image.api.port, `${name} probe port`);
+        assert.equal(image.api.port, 9292);
+        assert.equal(image.api.host, '0.0.0.0', 'listens on the pod address, not loopback');
+        const annotations = deployment.spec?.template.metadata?.annotations ?? {};
+        assert.equal(Number(annotations['prometheus.io/port']), image.api.port);
+        assert.ok((spec.terminationGracePeriodSeconds ?? 30) >= 30, 'time to finish a transfer on SIGTERM');
+        assert.ok(container.resources?.limits?.cpu && container.resources.requests?.cpu, 'cpu request and limit');
+
+        const service = getObjectOrThrow<IService>(objects, 'Service', 'image-api');
+        const sport = service.spec?.ports?.[0];
+        assert.equal(sport?.port, 9292, "Glance's port");
+        assert.equal(containerPortOf(container, sport?.targetPort), image.api.port, 'the Service targets the API port');
+        const ingress = getObjectOrThrow<IIngress>(objects, 'Ingress', 'image');
+        const rule = ingress.spec?.rules?.[0];
+        const backend = rule?.http?.paths[0]?.backend.service;
+        assert.equal(backend?.name, 'image-api');
+        assert.ok(service.spec?.ports?.some((p) => p.name === backend?.port?.name || p.port === backend?.port?.number), 'the Ingress names a Service port');
+        assert.equal(new URL(image.api.public_endpoint ?? '').host, rule?.host, 'public_endpoint (the catalog public URL the register Job writes) is the Ingress host');
+        assert.equal(ingress.metadata?.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size'], '0', 'image-sized uploads pass the Ingress');
+        const identityHost = getObjectOrThrow<IIngress>(objects, 'Ingress', 'identity').spec?.rules?.[0]?.host;
+        assert.equal(new URL(image.keystone_authtoken.www_authenticate_uri ?? '').host, identityHost, 'a 401 sends clients to the public identity endpoint');
+
+        // both stores (and any enabled_backends) live on the claim, so an image outlives its pod
+        const claimVolume = (spec.volumes ?? []).find((v) => v.persistentVolumeClaim?.claimName === 'image-store');
+        assert.ok(claimVolume, 'image-api mounts the image-store claim');
+        const mount = container.volumeMounts?.find((m) => m.name === claimVolume.name);
+        assert.ok(mount && mount.readOnly !== true && mount.subPath === undefined, 'the claim is mounted writable, whole');
+        const dirs = [image.glance_store.filesystem_store_datadir, image.os_glance_staging_store.filesystem_store_datadir, ...Object.values(image.default.enabled_backends).map((b) => b.filesystem_store_datadir)];
+        for (const dir of dirs) assert.ok(dir.startsWith(`${mount.mountPath}/`), `${dir} is on the claim (${mount.mountPath})`);
+        assert.equal(new Set(dirs).size, dirs.length, 'image data and staging are apart');
+        assert.equal(spec.securityContext?.fsGroup, spec.securityContext?.runAsGroup, 'the claim is writable by the group alto runs as');
+        assert.equal(spec.securityContext?.fsGroupChangePolicy, 'OnRootMismatch', 'a large store is not chowned on every mount');
+
+        const pvc = getObjectOrThrow<K8sObject & { spec: { accessModes: string[]; resources: { requests: { storage: string } } } }>(objects, 'PersistentVolumeClaim', 'image-store');
+        const replicas = deployment.spec?.replicas ?? 1;
+        if (overlay === 'ha') {
+          assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany'], 'every replica mounts the same store');
+          assert.ok(replicas >= 2, `${replicas} replicas`);
+          assert.equal(deployment.spec?.strategy?.type, 'RollingUpdate');
+          assert.equal(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable, 0);
+        } else {
+          assert.deepEqual(pvc.spec.accessModes, ['ReadWriteOnce']);
+          // a ReadWriteOnce claim has one writer: a second pod (scale or surge) could not mount it
+          assert.equal(replicas, 1);
+          assert.equal(deployment.spec?.strategy?.type, 'Recreate');
+        }
+        assert.match(pvc.spec.resources.requests.storage, /^\d+Gi$/);
+      });
+
+      test('image Jobs: db-sync runs `alto db sync image`; register runs `alto register image` after bootstrap, with the passwords bootstrap and image-api use; bounded retries, cleaned up', async () => {
+        const objects = objectsOf(overlay);
+        const dbSync = getObjectOrThrow<IJob>(objects, 'Job', 'image-db-sync');
+        const register = getObjectOrThrow<IJob>(objects, 'Job', 'image-register');
+        for (const job of [dbSync, register]) {
+          const id = `Job/${job.metadata?.name}`;
+          assert.ok((job.spec?.backoffLimit ?? 6) > 0 && (job.spec?.backoffLimit ?? 0) <= 20, `${id} backoffLimit`);
+          assert.ok((job.spec?.ttlSecondsAfterFinished ?? 0) > 0, `${id} ttlSecondsAfterFinished`);
+          assert.ok((job.spec?.activeDeadlineSeconds ?? 0) > 0, `${id} activeDeadlineSeconds`);
+          assert.ok(['Never', 'OnFailure'].includes(job.spec?.template.spec?.restartPolicy ?? ''), `${id} restartPolicy`);
+        }
+        assert.deepEqual(dbSync.spec?.template.spec?.containers.map((c) => c.args?.slice(0, 3)), [['db', 'sync', 'image']]);
+        const rspec = register.spec?.template.spec;
+        assert.deepEqual(rspec?.containers.map((c) => c.args?.slice(0, 2)), [['register', 'image']]);
+        const rc = rspec?.containers[0];
+        assert.ok(rc);
+
+        // ordering: kustomize applies every Job at once; register waits in its pod for identity
+        // and bootstrap (--wait), within the Job's deadline
+        const wait = Number(optionValue(rc, '--wait'));
+        assert.ok(wait > 0 && wait < (register.spec?.activeDeadlineSeconds ?? 0), `--wait ${wait} s within activeDeadlineSeconds`);
+        // the project glance gets its roles on is the one bootstrap creates
+        const config = await effectiveConfig(objects, rc, 'image-register-0');
+        assert.equal(config.image.keystone_authtoken.project_name, config.bootstrap.service_project_name);
+        // catalog: public through the Ingress (image.api.public_endpoint), internal and admin through the Service
+        assert.equal(optionValue(rc, '--public-url'), undefined, 'the public URL is image.api.public_endpoint, the one checked against the Ingress');
+        for (const option of ['--internal-url', '--admin-url']) {
+          const url: string = optionValue(rc, option) ?? '';
+          const hp = hostPort(url);
+          assert.equal(hp && serviceFor(objects, hp.host, hp.port)?.metadata?.name, 'image-api', `${option} ${url} is the image-api Service`);
+        }
+
+        // the admin password is bootstrap's, the glance password is the one image-api validates tokens with
+        const refOf = (c: IContainer | undefined, name: string) => {
+          const ref = c?.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+          // the generated Secret's name carries a content hash
+          return ref ? `${ref.name?.replace(GENERATED_SUFFIX, '')}/${ref.key}` : undefined;
+        };
+        const bootstrap = getObjectOrThrow<IJob>(objects, 'Job', 'identity-bootstrap').spec?.template.spec?.containers[0];
+        assert.equal(refOf(rc, 'ALTO_ADMIN_PASSWORD'), 'alto-secrets/admin-password');
+        assert.equal(refOf(rc, 'ALTO_ADMIN_PASSWORD'), refOf(bootstrap, 'ALTO_ADMIN_PASSWORD'));
+        assert.equal(refOf(rc, 'ALTO_IMAGE__KEYSTONE_AUTHTOKEN__PASSWORD'), 'alto-secrets/glance-password');
+        assert.equal(refOf(rc, 'ALTO_IMAGE__KEYSTONE_AUTHTOKEN__PASSWORD'), refOf(imageApiContainer(objects).container, 'ALTO_IMAGE__KEYSTONE_AUTHTOKEN__PASSWORD'));
+        // image-api becomes ready only on a migrated database: db-sync needs no ordering of its own,
+        // and image-api's readiness probe is what waits for it
+        assert.equal(httpProbe(imageApiContainer(objects).container.readinessProbe)?.path, '/readyz');
+      });
+
+      test('the image database: the init scripts create it with the user and password image pods connect with', () => {
+        const objects = objectsOf(overlay);
+        const db = overlay === 'ha' ? getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', 'mariadb') : getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', 'postgres');
+        const dbSpec = db.spec?.template.spec;
+        const c = dbSpec?.containers[0];
+        assert.ok(dbSpec && c);
+        const env = resolveEnv(objects, NAMESPACE, c, FIELDS(`${db.metadata?.name}-0`)).env;
+        const api = resolveEnv(objects, NAMESPACE, imageApiContainer(objects).container, FIELDS('image-api-0')).env;
+        for (const key of ['IMAGE_DB_USER', 'IMAGE_DB_NAME', 'IMAGE_DB_PASSWORD']) {
+          assert.ok(env.get(key), `${db.metadata?.name} has ${key} for its init script`);
+          assert.equal(env.get(key), api.get(key), `${key}: the database creates what image-api logs in with`);
+        }
+        const initMount = c.volumeMounts?.find((m) => m.mountPath === '/docker-entrypoint-initdb.d');
+        const initVolume = dbSpec.volumes?.find((v) => v.name === initMount?.name);
+        const cm = getObjectOrThrow(objects, 'ConfigMap', initVolume?.configMap?.name ?? '(no init volume)');
+        const items = initVolume?.configMap?.items?.map((i) => i.key) ?? Object.keys(dataOf(cm));
+        const script = items.map((k) => dataOf(cm)[k] ?? '').find((text) => text.includes('IMAGE_DB_NAME'));
+        assert.ok(script, 'an init script creates the image database');
+        for (const key of ['IMAGE_DB_USER', 'IMAGE_DB_NAME', 'IMAGE_DB_PASSWORD']) assert.ok(script.includes(key), `the script uses ${key}`);
+        // idempotent, so a cluster that predates the image service runs it by hand (README)
+        assert.match(script, overlay === 'ha' ? /IF NOT EXISTS[\s\S]*IF NOT EXISTS/ : /WHERE NOT EXISTS[\s\S]*WHERE NOT EXISTS/);
       });
 
       test('key repositories: the identity-keys Job creates both Secrets, the CronJob rotates the token keys one at a time, RBAC allows exactly that, identity-api mounts both', () => {
@@ -452,14 +653,16 @@ describe('deploy/kubernetes', { skip }, () => {
     });
   }
 
-  test('ha: identity-api has 3 replicas, anti-affinity and topology spread; PDBs cover identity-api, Galera and RabbitMQ', () => {
+  test('ha: identity-api and image-api have 3 replicas, anti-affinity and topology spread; PDBs cover them, Galera and RabbitMQ', () => {
     const objects = objectsOf('ha');
-    const { deployment, spec } = identityApiContainer(objects);
-    assert.equal(deployment.spec?.replicas, 3);
-    assert.ok((spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).some((t) => t.podAffinityTerm.topologyKey === 'kubernetes.io/hostname'));
-    assert.ok((spec.topologySpreadConstraints ?? []).some((t) => t.topologyKey === 'kubernetes.io/hostname' && t.whenUnsatisfiable === 'DoNotSchedule'));
+    for (const { deployment, spec } of [identityApiContainer(objects), imageApiContainer(objects)]) {
+      const name = deployment.metadata?.name;
+      assert.equal(deployment.spec?.replicas, 3, name);
+      assert.ok((spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).some((t) => t.podAffinityTerm.topologyKey === 'kubernetes.io/hostname' && t.podAffinityTerm.labelSelector?.matchLabels?.['app.kubernetes.io/name'] === name), `${name} anti-affinity`);
+      assert.ok((spec.topologySpreadConstraints ?? []).some((t) => t.topologyKey === 'kubernetes.io/hostname' && t.whenUnsatisfiable === 'DoNotSchedule' && t.labelSelector?.matchLabels?.['app.kubernetes.io/name'] === name), `${name} spread`);
+    }
     const pdbs = objects.filter((o): o is K8sObject & IPodDisruptionBudget => o.kind === 'PodDisruptionBudget');
-    for (const name of ['identity-api', 'mariadb', 'rabbitmq']) {
+    for (const name of ['identity-api', 'image-api', 'mariadb', 'rabbitmq']) {
       const workload = workloads(objects).find(({ object }) => object.metadata.name === name);
       assert.ok(workload, name);
       const replicas = (workload.object as { spec?: { replicas?: number } }).spec?.replicas ?? 1;
@@ -493,6 +696,79 @@ describe('deploy/kubernetes', { skip }, () => {
     assert.equal(objects.some((o) => o.metadata.name === 'mariadb'), false);
     assert.equal(objects.some((o) => o.kind === 'PodDisruptionBudget'), false, 'a PDB on one replica would block node drains');
     assert.equal(identityApiContainer(objects).deployment.spec?.replicas, 1);
+    assert.equal(imageApiContainer(objects).deployment.spec?.replicas, 1);
+  });
+
+  test('every command and option an alto container runs exists in the built CLI (`alto <command> --help`)', async () => {
+    const main = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
+    /** The lines of a help section (Arguments:, Options:) up to the next blank line. */
+    const section = (text: string, title: string) => {
+      const lines = text.split('\n');
+      const at = lines.indexOf(`${title}:`);
+      if (at < 0) return [];
+      const end = lines.findIndex((l, i) => i > at && l.trim() === '');
+      return lines.slice(at + 1, end < 0 ? undefined : end);
+    };
+    const runs = new Map<string, string[]>();
+    for (const overlay of OVERLAYS) {
+      for (const { spec } of workloads(objectsOf(overlay))) for (const c of allContainers(spec).filter((x) => isAltoImage(x.image))) runs.set(JSON.stringify(c.args ?? []), c.args ?? []);
+    }
+    assert.ok(runs.size >= 8, `${runs.size} distinct command lines`);
+    const wordsOf = (args: readonly string[]) => {
+      const firstOption = args.findIndex((a) => a.startsWith('-'));
+      return args.slice(0, firstOption < 0 ? undefined : firstOption);
+    };
+    // commander prints the help of the deepest command the words name; one process per command line
+    const helps = new Map<string, Promise<string>>();
+    for (const args of runs.values()) {
+      const words = wordsOf(args);
+      const key = words.join(' ');
+      if (!helps.has(key)) helps.set(key, execFileAsync(process.execPath, [main, ...words, '--help'], { encoding: 'utf8', timeout: 60_000 }).then((r) => r.stdout));
+    }
+    const checked: string[] = [];
+    for (const args of runs.values()) {
+      const words = wordsOf(args);
+      const text = await helps.get(words.join(' '))!;
+      // Usage: alto db sync [options] <service>  ->  the command is `db sync`, the rest are its arguments
+      const usage = /^Usage: alto (.*)$/m.exec(text)?.[1]?.split(/\s+/) ?? [];
+      const firstArgument = usage.findIndex((t) => /^[[<]/.test(t));
+      const path = firstArgument < 0 ? usage : usage.slice(0, firstArgument);
+      assert.ok(path.length > 0, `alto ${words.join(' ')}: ${words[0]} is an alto command (usage: ${usage.join(' ')})`);
+      assert.deepEqual(words.slice(0, path.length), path, `alto ${args.join(' ')} names the command alto ${path.join(' ')}`);
+      assert.ok(!/^Commands:$/m.test(text), `alto ${path.join(' ')} is a command, not a group`);
+      const argumentDocs = section(text, 'Arguments').map((l) => new Set(l.trim().split(/[\s|,]+/).slice(1)));
+      const positional = words.slice(path.length);
+      assert.equal(positional.length, argumentDocs.length, `alto ${args.join(' ')}: ${argumentDocs.length} argument(s)`);
+      positional.forEach((w, i) => assert.ok(argumentDocs[i]?.has(w), `alto ${path.join(' ')}: "${w}" is one of its documented values`));
+      const options = new Set(section(text, 'Options').flatMap((l) => l.match(/--[a-z][a-z0-9-]*/g) ?? []));
+      for (const a of args.filter((x) => x.startsWith('--'))) assert.ok(options.has(a), `alto ${path.join(' ')} has ${a}`);
+      checked.push(words.join(' '));
+    }
+    for (const want of ['register image', 'db sync image', 'serve image-api', 'db sync identity', 'bootstrap']) assert.ok(checked.includes(want), `${want} is run by a container`);
+  });
+
+  test('no credentials are committed: git tracks no secrets.env, ignores it, and every alto-secrets key a pod reads is one `alto k8s secrets` generates', (t) => {
+    const git = spawnSync('git', ['ls-files', '--', 'deploy/kubernetes'], { cwd: repoRoot, encoding: 'utf8' });
+    if (git.error || git.status !== 0) {
+      t.skip('not a git checkout');
+      return;
+    }
+    const tracked = git.stdout.split('\n').filter(Boolean);
+    assert.ok(tracked.some((f) => f.endsWith('kustomization.yaml')), 'git lists the manifests');
+    assert.deepEqual(tracked.filter((f) => /secrets\.env|\.env$|fernet-keys\//.test(f)), [], 'no secret inputs tracked');
+    const generated = new Set(OVERLAY_SECRETS.map((s) => s.key));
+    const read = new Set<string>();
+    for (const overlay of OVERLAYS) {
+      const ignored = spawnSync('git', ['check-ignore', '-q', `deploy/kubernetes/overlays/${overlay}/secrets.env`], { cwd: repoRoot });
+      assert.equal(ignored.status, 0, `${overlay}/secrets.env is gitignored`);
+      for (const { object, spec } of workloads(objectsOf(overlay))) {
+        for (const ref of objectRefs(spec).filter((r) => r.kind === 'Secret' && r.name.replace(GENERATED_SUFFIX, '') === 'alto-secrets' && r.key !== undefined)) {
+          assert.ok(generated.has(ref.key ?? ''), `${overlay} ${object.kind}/${object.metadata.name} ${ref.where} reads ${ref.key}, which alto k8s secrets does not generate`);
+          read.add(ref.key ?? '');
+        }
+      }
+    }
+    for (const key of ['admin-password', 'identity-db-password', 'image-db-password', 'glance-password']) assert.ok(read.has(key), `a pod reads ${key}`);
   });
 
   test('the Altostratus image is set with kustomize images: (newName and newTag reach every alto container)', async () => {
@@ -505,7 +781,7 @@ describe('deploy/kubernetes', { skip }, () => {
     );
     const objects = render(overlay);
     const images = workloads(objects).flatMap(({ spec }) => allContainers(spec).map((c) => c.image ?? ''));
-    assert.equal(images.filter((i) => i === 'registry.example.com/cloud/alto:1.2.3').length, 7);
+    assert.equal(images.filter((i) => i === 'registry.example.com/cloud/alto:1.2.3').length, 10);
     assert.equal(images.filter((i) => i.includes('altostratus/alto')).length, 0);
   });
 

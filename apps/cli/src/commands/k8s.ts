@@ -31,6 +31,8 @@ export const OVERLAY_SECRETS: readonly OverlaySecret[] = [
   { key: 'rabbitmq-password', usedBy: 'the RabbitMQ user the bus logs in as', generate: () => newPassword() },
   { key: 'rabbitmq-erlang-cookie', usedBy: 'RabbitMQ members and its CLI tools, to talk to each other', generate: generateErlangCookie },
   { key: 'galera-sst-password', usedBy: 'MariaDB Galera state transfers (ha overlay only)', generate: () => newPassword() },
+  { key: 'image-db-password', usedBy: 'the image database user (PostgreSQL role or MariaDB user)', generate: () => newPassword() },
+  { key: 'glance-password', usedBy: 'the image service user glance (image.keystone_authtoken.password), set by the image-register Job', generate: () => newPassword() },
 ];
 
 export const SECRETS_FILE = 'secrets.env';
