@@ -38,11 +38,19 @@ class Keystone:
         if not self.url.endswith('/v3'):
             self.url += '/v3'
         self.admin_token = self.token('admin', admin_password, 'admin')
+        self.admin_password = admin_password
+        self._system_token = None
         self._roles = {}
 
-    def _call(self, method, path, body=None, ok=(200, 201, 204)):
+    def _call(self, method, path, body=None, ok=(200, 201, 204), system=False):
+        token = self.admin_token
+        if system:
+            # project limits of other projects are only listed to a system-scoped token
+            if not self._system_token:
+                self._system_token = self.token('admin', self.admin_password, 'system')
+            token = self._system_token
         r = requests.request(method, self.url + path, json=body, timeout=TIMEOUT,
-                             headers={'X-Auth-Token': self.admin_token})
+                             headers={'X-Auth-Token': token})
         if r.status_code not in ok:
             raise KeystoneError('%s %s -> %s %s' % (method, path, r.status_code, r.text))
         return r.json() if r.content else None
@@ -54,6 +62,8 @@ class Keystone:
             'scope': {'project': {'name': project, 'domain': {'id': 'default'}}}}}
         if project is None:
             del body['auth']['scope']
+        elif project == 'system':
+            body['auth']['scope'] = {'system': {'all': True}}
         r = requests.post(self.url + '/auth/tokens', json=body, timeout=TIMEOUT)
         if r.status_code != 201:
             raise KeystoneError('token for %s on %s: %s %s' % (user, project, r.status_code, r.text))
@@ -106,10 +116,11 @@ class Keystone:
 
     def set_project_limits(self, service_id, project_id, limits, region='RegionOne'):
         """Replace every limit of `project_id` for the service with `limits` {resource: value}."""
-        for lim in self._call('GET', '/limits?service_id=%s&project_id=%s' % (service_id, project_id))['limits']:
-            self._call('DELETE', '/limits/' + lim['id'])
+        for lim in self._call('GET', '/limits?service_id=%s&project_id=%s' % (service_id, project_id),
+                              system=True)['limits']:
+            self._call('DELETE', '/limits/' + lim['id'], system=True)
         if limits:
-            self._call('POST', '/limits', {'limits': [
+            self._call('POST', '/limits', system=True, body={'limits': [
                 {'service_id': service_id, 'project_id': project_id, 'region_id': region,
                  'resource_name': k, 'resource_limit': v} for k, v in sorted(limits.items())]})
 

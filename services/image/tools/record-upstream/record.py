@@ -271,7 +271,9 @@ class Recorder:
             if not seen or seen[-1] != img['status']:
                 seen.append(img['status'])
             tasks = self.x('tasks', 'GET', '/v2/images/%s/tasks' % image_id, record=False).json['tasks']
-            if tasks and tasks[0]['status'] in ('success', 'failure'):
+            if (tasks and tasks[0]['status'] in ('success', 'failure')
+                    and 'os_glance_import_task' not in img):
+                # the task ends a moment before the image's import lock is dropped
                 img = self.image(image_id)
                 if seen[-1] != img['status']:
                     seen.append(img['status'])
@@ -602,7 +604,7 @@ def area_images_patch(rec):
         ('add name (add on an existing core property)', [{'op': 'add', 'path': '/name', 'value': 'rec-added'}]),
         ('remove name (core property)', [{'op': 'remove', 'path': '/name'}]),
         ('add extra property', [{'op': 'add', 'path': '/flavor', 'value': 'vanilla'}]),
-        ('add extra property that exists (acts as replace?)', [{'op': 'add', 'path': '/flavor', 'value': 'chocolate'}]),
+        ('add extra property that exists', [{'op': 'add', 'path': '/flavor', 'value': 'chocolate'}]),
         ('replace extra property', [{'op': 'replace', 'path': '/color', 'value': 'red'}]),
         ('replace missing extra property', [{'op': 'replace', 'path': '/nothere', 'value': 'x'}]),
         ('remove extra property', [{'op': 'remove', 'path': '/flavor'}]),
@@ -792,26 +794,44 @@ def area_images_data(rec):
 
 
 class FileServer:
-    """python3 -m http.server on loopback, for web-download (started and stopped by us)."""
+    """A loopback HTTP server for web-download, in a thread of ours: /x.qcow2 answers at once,
+    /slow/x.qcow2 waits SLOW_SECONDS after the headers so that the import is seen 'importing'."""
 
-    def __init__(self, directory, port):
-        self.proc = subprocess.Popen(
-            ['/usr/bin/python3', '-m', 'http.server', str(port), '--bind', '127.0.0.1',
-             '--directory', directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        reclib.wait_for(lambda: self._up(port), timeout=10)
+    SLOW_SECONDS = 3
 
-    @staticmethod
-    def _up(port):
-        import socket
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
+    def __init__(self, files, port):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                slow = self.path.startswith('/slow/')
+                data = files.get(self.path[len('/slow'):] if slow else self.path)
+                if data is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/octet-stream')
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                if slow:
+                    self.wfile.write(data[:1024])
+                    self.wfile.flush()
+                    time.sleep(FileServer.SLOW_SECONDS)
+                    self.wfile.write(data[1024:])
+                else:
+                    self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def area_import(rec):
@@ -855,11 +875,9 @@ def area_import(rec):
           body={'method': {'name': 'glance-direct'}})
     r = rec.x('import glance-direct', 'POST', '/v2/images/%s/import' % img, as_=m,
               body={'method': {'name': 'glance-direct'}})
-    early = rec.image(img)
     seen, task_status = rec.wait_import(img)
-    rec.note('glance-direct: right after the 202 the image was %r with os_glance_* %s; statuses seen while '
-             'polling: %s; task %s' % (early['status'], sorted(k for k in early if k.startswith('os_glance')), seen,
-                                       task_status))
+    rec.note('glance-direct: the image ends %s, task %s (in between it is importing, too fast to record here; '
+             'see the web-download exchanges for an image seen while importing)' % (seen[-1], task_status))
     tasks = rec.x('GET /v2/images/{id}/tasks after glance-direct', 'GET', '/v2/images/%s/tasks' % img, as_=m)
     if tasks.json and tasks.json.get('tasks'):
         rec.scrub.name(tasks.json['tasks'][0]['id'], '<task:glance-direct>')
@@ -896,11 +914,7 @@ def area_import(rec):
           body={'method': {'name': 'glance-direct'}})
     rec.x('show the image without formats after import', 'GET', '/v2/images/' + nf, as_=m)
     # web-download
-    srv_dir = os.path.join(rec.tmp, 'www')
-    os.makedirs(srv_dir, exist_ok=True)
-    with open(os.path.join(srv_dir, 'x.qcow2'), 'wb') as fh:
-        fh.write(f.qcow2)
-    srv = FileServer(srv_dir, FILE_PORT)
+    srv = FileServer({'/x.qcow2': f.qcow2}, FILE_PORT)
     try:
         wd = rec.create('web', {'name': 'rec-web', 'disk_format': 'qcow2', 'container_format': 'bare'}, as_=m)
         rec.x('web-download without uri', 'POST', '/v2/images/%s/import' % wd, as_=m,
@@ -915,12 +929,20 @@ def area_import(rec):
               body={'method': {'name': 'web-download', 'uri': 'file:///etc/passwd'}})
         rec.x('web-download with a non-URI', 'POST', '/v2/images/%s/import' % wd, as_=m,
               body={'method': {'name': 'web-download', 'uri': 'not a uri'}})
-        rec.x('web-download', 'POST', '/v2/images/%s/import' % wd, as_=m,
+        rec.x('web-download (a source that pauses %d s after the first KiB)' % FileServer.SLOW_SECONDS, 'POST',
+              '/v2/images/%s/import' % wd, as_=m,
+              body={'method': {'name': 'web-download', 'uri': 'http://127.0.0.1:%d/slow/x.qcow2' % FILE_PORT}})
+        if not reclib.wait_for(lambda: rec.image(wd)['status'] == 'importing', timeout=FileServer.SLOW_SECONDS):
+            raise RuntimeError('web-download never seen importing')
+        rec.x('show during web-download (importing)', 'GET', '/v2/images/' + wd, as_=m)
+        rec.x('GET /v2/images/{id}/tasks during web-download', 'GET', '/v2/images/%s/tasks' % wd, as_=m)
+        rec.x('web-download again while importing', 'POST', '/v2/images/%s/import' % wd, as_=m,
               body={'method': {'name': 'web-download', 'uri': 'http://127.0.0.1:%d/x.qcow2' % FILE_PORT}})
-        early = rec.image(wd)
+        rec.x('add a tag while importing', 'PUT', '/v2/images/%s/tags/while-importing' % wd,
+              as_=m)
+        rec.x('download while importing', 'GET', '/v2/images/%s/file' % wd, as_=m)
         seen, task_status = rec.wait_import(wd)
-        rec.note('web-download: right after the 202 the image was %r with os_glance_* %s; statuses seen: %s; '
-                 'task %s' % (early['status'], sorted(k for k in early if k.startswith('os_glance')), seen, task_status))
+        rec.note('web-download: the image ends %s, task %s' % (seen[-1], task_status))
         rec.x('show after web-download', 'GET', '/v2/images/' + wd, as_=m)
         t = rec.x('GET /v2/images/{id}/tasks after web-download', 'GET', '/v2/images/%s/tasks' % wd, as_=m)
         if t.json and t.json.get('tasks'):
@@ -929,7 +951,7 @@ def area_import(rec):
         rec.x('web-download of a missing file (404 at the source)', 'POST', '/v2/images/%s/import' % wd404, as_=m,
               body={'method': {'name': 'web-download', 'uri': 'http://127.0.0.1:%d/missing' % FILE_PORT}})
         seen, task_status = rec.wait_import(wd404)
-        rec.note('web-download of a missing file: statuses seen: %s; task %s' % (seen, task_status))
+        rec.note('web-download of a missing file: the image ends %s, task %s' % (seen[-1], task_status))
         rec.x('show after failed web-download', 'GET', '/v2/images/' + wd404, as_=m)
         t = rec.x('GET /v2/images/{id}/tasks after failed web-download', 'GET', '/v2/images/%s/tasks' % wd404, as_=m)
         if t.json and t.json.get('tasks'):
@@ -1277,58 +1299,73 @@ def area_metadefs(rec):
 
 
 def area_quotas(rec):
-    """Runs against a glance-ref with use_keystone_limits = True (restarted by main)."""
+    """Runs against a glance-ref with use_keystone_limits = True (restarted by main).
+
+    Glance counts sizes in whole MiB, rounded down, and checks a quota before the work with a
+    delta of 0 (count_total: 1): an upload is refused only once the project is already over."""
     rec.area = 'quotas'
     q = 'quota'
+    oct_ = {'Content-Type': 'application/octet-stream'}
     service_id = rec.glance.env['SERVICE_ID']
     limits = {'image_count_total': 3, 'image_size_total': 1, 'image_stage_total': 1, 'image_count_uploading': 1}
     rec.ks.set_project_limits(service_id, rec.ids['quota'], limits)
     rec.note('project limits of <project:quota> in Keystone: %s (sizes in MiB); registered defaults are '
              'DevStack\'s: image_size_total 1000, image_stage_total 1000, image_count_total 100, '
              'image_count_uploading 100' % json.dumps(limits, sort_keys=True))
+    big = b'q' * (2 * 1024 * 1024 + 512 * 1024)
     rec.x('usage with keystone limits', 'GET', '/v2/info/usage', as_=q)
-    rec.x('usage as admin (own project)', 'GET', '/v2/info/usage', as_='admin')
-    half = b'h' * (600 * 1024)
+    rec.x('usage as admin (own project, registered defaults)', 'GET', '/v2/info/usage', as_='admin')
     a = rec.create('quota-a', {'name': 'rec-q-a', 'disk_format': 'raw', 'container_format': 'bare'}, as_=q,
-                   record_as='create 1')
-    rec.x('upload 600 KiB', 'PUT', '/v2/images/%s/file' % a, as_=q, data=half,
-          headers={'Content-Type': 'application/octet-stream'})
+                   record_as='create image 1')
+    rec.x('upload 2.5 MiB with image_size_total 1 MiB and nothing stored (allowed: checked before)', 'PUT',
+          '/v2/images/%s/file' % a, as_=q, data=big, headers=oct_)
+    rec.x('usage after the upload', 'GET', '/v2/info/usage', as_=q)
     b = rec.create('quota-b', {'name': 'rec-q-b', 'disk_format': 'raw', 'container_format': 'bare'}, as_=q,
-                   record_as='create 2')
-    rec.x('upload 600 KiB more (over 1 MiB total: allowed? checked before the upload)', 'PUT',
-          '/v2/images/%s/file' % b, as_=q, data=half, headers={'Content-Type': 'application/octet-stream'})
-    rec.x('usage after two uploads', 'GET', '/v2/info/usage', as_=q)
+                   record_as='create image 2')
+    rec.x('upload 1 byte when over image_size_total', 'PUT', '/v2/images/%s/file' % b, as_=q, data=b'x', headers=oct_)
+    rec.x('show after the refused upload', 'GET', '/v2/images/' + b, as_=q)
+    rec.x('import glance-direct of an unstaged image when over image_size_total', 'POST',
+          '/v2/images/%s/import' % b, as_=q, body={'method': {'name': 'glance-direct'}})
     c = rec.create('quota-c', {'name': 'rec-q-c', 'disk_format': 'raw', 'container_format': 'bare'}, as_=q,
-                   record_as='create 3')
-    rec.x('upload when already over image_size_total (413)', 'PUT', '/v2/images/%s/file' % c, as_=q, data=b'x',
-          headers={'Content-Type': 'application/octet-stream'})
-    rec.x('show after refused upload', 'GET', '/v2/images/' + c, as_=q)
-    rec.x('stage when over image_size_total (413?)', 'PUT', '/v2/images/%s/stage' % c, as_=q, data=b'x',
-          headers={'Content-Type': 'application/octet-stream'})
-    rec.x('create 4 (image_count_total 3: 413)', 'POST', '/v2/images', as_=q, body={'name': 'rec-q-d'})
-    rec.x('list after refused create (nothing left behind)', 'GET', '/v2/images', as_=q)
-    rec.x('import when over image_size_total (413)', 'POST', '/v2/images/%s/import' % c, as_=q,
-          body={'method': {'name': 'glance-direct'}})
-    # free the size: delete b, then stage limits
-    rec.x('delete 2', 'DELETE', '/v2/images/' + b, as_=q)
-    rec.x('usage after delete', 'GET', '/v2/info/usage', as_=q)
-    rec.ks.set_project_limits(service_id, rec.ids['quota'], dict(limits, image_size_total=10))
-    rec.x('stage 600 KiB (image_stage_total 1 MiB)', 'PUT', '/v2/images/%s/stage' % c, as_=q, data=half,
-          headers={'Content-Type': 'application/octet-stream'})
-    d = rec.create('quota-d', {'name': 'rec-q-d', 'disk_format': 'raw', 'container_format': 'bare'}, as_=q,
-                   record_as='create another')
-    rec.x('stage 600 KiB more (crosses image_stage_total during the stage)', 'PUT', '/v2/images/%s/stage' % d, as_=q,
-          data=half, headers={'Content-Type': 'application/octet-stream'})
-    rec.x('show after the second stage', 'GET', '/v2/images/' + d, as_=q)
+                   record_as='create image 3')
+    rec.x('create image 4 with image_count_total 3', 'POST', '/v2/images', as_=q,
+          body={'name': 'rec-q-d', 'disk_format': 'raw', 'container_format': 'bare'})
+    rec.x('list after the refused create', 'GET', '/v2/images', as_=q)
+    rec.x('delete image 1', 'DELETE', '/v2/images/' + a, as_=q)
+    rec.x('usage after the delete', 'GET', '/v2/info/usage', as_=q)
+    rec.x('stage 2.5 MiB with image_stage_total 1 MiB and nothing staged (allowed)', 'PUT',
+          '/v2/images/%s/stage' % b, as_=q, data=big, headers=oct_)
     rec.x('usage with one image staged', 'GET', '/v2/info/usage', as_=q)
-    rec.x('stage once more (over image_stage_total and image_count_uploading: 413)', 'PUT', '/v2/images/%s/stage' % d,
-          as_=q, data=b'x', headers={'Content-Type': 'application/octet-stream'})
-    rec.x('upload (PUT file) while another image is uploading (image_count_uploading 1)', 'PUT',
-          '/v2/images/%s/file' % d, as_=q, data=b'x', headers={'Content-Type': 'application/octet-stream'})
-    rec.x('show after refused upload', 'GET', '/v2/images/' + d, as_=q)
-    rec.x('import the staged image', 'POST', '/v2/images/%s/import' % c, as_=q,
+    rec.x('stage 1 byte when over image_stage_total', 'PUT', '/v2/images/%s/stage' % c, as_=q, data=b'x',
+          headers=oct_)
+    rec.x('show after the refused stage', 'GET', '/v2/images/' + c, as_=q)
+    rec.ks.set_project_limits(service_id, rec.ids['quota'], dict(limits, image_stage_total=100))
+    rec.note('image_stage_total raised to 100: what follows is refused by image_count_uploading 1 only')
+    rec.x('stage a second image while one is uploading (image_count_uploading 1)', 'PUT',
+          '/v2/images/%s/stage' % c, as_=q, data=b'x', headers=oct_)
+    rec.x('show after the refused stage (count)', 'GET', '/v2/images/' + c, as_=q)
+    rec.x('upload (PUT file) while another image is uploading', 'PUT', '/v2/images/%s/file' % c, as_=q, data=b'x',
+          headers=oct_)
+    rec.x('show after the refused upload (count)', 'GET', '/v2/images/' + c, as_=q)
+    rec.x('import the staged 2.5 MiB image (image_size_total 1)', 'POST', '/v2/images/%s/import' % b, as_=q,
           body={'method': {'name': 'glance-direct'}})
-    rec.wait_import(c)
+    seen, task_status = rec.wait_import(b)
+    rec.note('import of the staged image: the task enforces image_size_total with the image size as delta; '
+             'the image ends %s, task %s' % (seen[-1], task_status))
+    t = rec.x('tasks of the refused import', 'GET', '/v2/images/%s/tasks' % b, as_=q)
+    if t.json and t.json.get('tasks'):
+        rec.scrub.name(t.json['tasks'][0]['id'], '<task:quota-refused>')
+    rec.x('show after the refused import', 'GET', '/v2/images/' + b, as_=q)
+    rec.x('usage after the refused import', 'GET', '/v2/info/usage', as_=q)
+    rec.ks.set_project_limits(service_id, rec.ids['quota'], dict(limits, image_stage_total=100, image_size_total=10))
+    rec.note('image_size_total raised to 10')
+    rec.x('stage again the image whose import failed (its staged data was left behind)', 'PUT',
+          '/v2/images/%s/stage' % b, as_=q, data=big, headers=oct_)
+    rec.x('import it again', 'POST', '/v2/images/%s/import' % b, as_=q, body={'method': {'name': 'glance-direct'}})
+    rec.x('stage another image', 'PUT', '/v2/images/%s/stage' % c, as_=q, data=big, headers=oct_)
+    rec.x('import it', 'POST', '/v2/images/%s/import' % c, as_=q, body={'method': {'name': 'glance-direct'}})
+    seen, task_status = rec.wait_import(c)
+    rec.note('import with image_size_total 10: the image ends %s, task %s' % (seen[-1], task_status))
     rec.x('show after import', 'GET', '/v2/images/' + c, as_=q)
     rec.x('usage at the end', 'GET', '/v2/info/usage', as_=q)
     rec.ks.set_project_limits(service_id, rec.ids['quota'], {})
@@ -1377,7 +1414,7 @@ def main():
     finally:
         if not args.keep_running and rec.glance:
             rec.glance.stop()
-    rec.write()
+        rec.write()   # also what was recorded before a failure, to look at
 
 
 if __name__ == '__main__':
