@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -332,6 +332,7 @@ describe('image, embedded', { skip }, () => {
     const after = await show(img.id);
     assert.equal(after.size ?? null, null);
     assert.equal(after.checksum ?? null, null);
+    assert.ok(!existsSync(join(c.dataDir, 'images', img.id)), 'nothing was committed to the store');
   });
 
   test('kill -9 of the server during an upload: after a restart on the same data the image is queued, its partial data gone, and it takes an upload', async () => {
@@ -355,6 +356,7 @@ describe('image, embedded', { skip }, () => {
     await waitFor('the image API ready again', async () => (await fetch(`${imageUrl}/readyz`)).status === 200, 30_000);
     await waitFor('the image queued again', async () => (await show(img.id)).status === 'queued');
     await waitFor('no partial data left', () => partials().length === 0);
+    assert.ok(!existsSync(join(c.dataDir, 'images', img.id)), 'nothing was committed to the store');
     const data = randomBytes(MiB);
     const put = await call('PUT', `${imageUrl}/v2/images/${img.id}/file`, admin, { data });
     assert.equal(put.status, 204, put.body.toString());
@@ -416,6 +418,10 @@ describe('image, embedded', { skip }, () => {
 
     const prot = await create({ name: 'protected', disk_format: 'raw', container_format: 'bare', protected: true });
     assertGlanceError(await call('DELETE', `${imageUrl}/v2/images/${prot.id}`, admin), 403, /protected/);
+    const cli = openstack(c.osEnv, ['image', 'delete', prot.id], { allowFailure: true });
+    assert.notEqual(cli.status, 0);
+    // openstacksdk joins the HTML error page's lines through a set(): their order varies per run
+    assert.match(cli.stderr, /HttpException: 403: .*Image \S+ is protected and cannot be deleted/, 'the CLI shows Glance\'s reason');
     assert.deepEqual(await show(prot.id), prot, 'the protected image is still there, unchanged');
 
     const queued = await call('GET', `${imageUrl}/v2/images/${prot.id}/file`, admin);
@@ -467,5 +473,15 @@ print(json.dumps({'methods': methods, 'status': image.status, 'sha512': hashlib.
     assert.equal(r.status, 'active');
     assert.equal(r.sha512, sha512(cliData));
     assert.equal(r.hash, sha512(cliData));
+  });
+
+  test('the server logged no 5xx and no errors through all of the above', () => {
+    const bad = c
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level?: string; status?: number; msg?: string })
+      .filter((e) => e.level === 'error' || e.level === 'fatal' || (e.status ?? 0) >= 500);
+    assert.deepEqual(bad, []);
   });
 });
