@@ -28,6 +28,8 @@ import { imageRoutes } from './api/images.js';
 import { imageDataRoutes } from './api/image-data.js';
 import { memberRoutes } from './api/members.js';
 import { discoveryRoutes } from './api/discovery.js';
+import { metadefRoutes } from './api/metadefs.js';
+import { MetadefsService, metadefAuthorizer } from './domain/metadefs.service.js';
 
 export interface ImageDeps {
   config: ImageConfig;
@@ -96,6 +98,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
     enforce: (rule, ctx, t) => enforceOnImage(rule, targetOf(ctx, t), policyCredentials(ctx)),
     check: (rule, ctx, t) => allowed(rule, policyCredentials(ctx), targetOf(ctx, t)),
   };
+  const metadefAuthz = metadefAuthorizer((rule, target, creds) => enforcer.enforce(rule, target, creds));
 
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const core: ImageCoreDeps = {
@@ -132,7 +135,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
     allowedPorts: f.allowed_ports,
     disallowedPorts: f.disallowed_ports,
   }));
-  const services: ImageServices = { images, data, members, imports };
+  const services: ImageServices = { images, data, members, imports, metadefs: new MetadefsService({ db: database.db, clock, authz: metadefAuthz }) };
   const maintenance = new ImageMaintenance(core, imports, { intervalSeconds: 30 });
   data.kickDeletes = () => maintenance.kick();
 
@@ -193,12 +196,14 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
       ...imageRoutes(frame),
       ...imageDataRoutes(frame),
       ...memberRoutes(frame),
+      ...metadefRoutes(frame),
     ],
     {
       // Glance passes the target flat (ImageTarget), never nested as Keystone does
       enforcer: {
         enforce: (name, target, creds) => {
           const t = (target.target ?? { project_id: creds.project_id ?? null }) as Record<string, unknown>;
+          if (name.includes('metadef')) return metadefAuthz.enforceCreds(name, t, creds);
           enforceOnImage(name, t, creds);
         },
       },

@@ -3,10 +3,12 @@ import type { ImagesService } from './domain/images.service.js';
 import type { ImageDataService } from './domain/image-data.service.js';
 import type { MembersService } from './domain/members.service.js';
 import type { ImportService } from './domain/import.service.js';
+import type { MetadefsService } from './domain/metadefs.service.js';
 
 export interface ImageServices {
   images: ImagesService;
   data: ImageDataService;
   members: MembersService;
   imports: ImportService;
+  metadefs: MetadefsService;
 }

@@ -1,4 +1,5 @@
 // Kysely table types for the image database (see migrations/ for the DDL).
+import type { Generated } from 'kysely';
 
 export interface ImageTable {
   id: string;
@@ -78,6 +79,68 @@ export interface TaskTable {
   expires_at: number | null;
 }
 
+export interface MetadefNamespaceTable {
+  id: Generated<number>;
+  namespace: string;
+  display_name: string | null;
+  description: string | null;
+  /** public | private */
+  visibility: string;
+  protected: number;
+  owner: string;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface MetadefObjectTable {
+  id: Generated<number>;
+  namespace_id: number;
+  name: string;
+  description: string | null;
+  /** Comma-joined property names, as Glance stores them. */
+  required: string | null;
+  /** JSON: property name -> property definition. */
+  json_schema: string;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface MetadefPropertyTable {
+  id: Generated<number>;
+  namespace_id: number;
+  name: string;
+  /** JSON: the property definition. */
+  json_schema: string;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface MetadefTagTable {
+  id: Generated<number>;
+  namespace_id: number;
+  name: string;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface MetadefResourceTypeTable {
+  id: Generated<number>;
+  name: string;
+  protected: number;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface MetadefNamespaceResourceTypeTable {
+  id: Generated<number>;
+  resource_type_id: number;
+  namespace_id: number;
+  properties_target: string | null;
+  prefix: string | null;
+  created_at: number;
+  updated_at: number | null;
+}
+
 export interface ImageDB {
   image: ImageTable;
   image_property: ImagePropertyTable;
@@ -85,4 +148,10 @@ export interface ImageDB {
   image_member: ImageMemberTable;
   image_location: ImageLocationTable;
   task: TaskTable;
+  metadef_namespace: MetadefNamespaceTable;
+  metadef_object: MetadefObjectTable;
+  metadef_property: MetadefPropertyTable;
+  metadef_tag: MetadefTagTable;
+  metadef_resource_type: MetadefResourceTypeTable;
+  metadef_namespace_resource_type: MetadefNamespaceResourceTypeTable;
 }
