@@ -2,16 +2,32 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
-import { copyDeployWithSecrets, getObjectOrThrow, kubectlMissing, render, type DeployCopy, type K8sObject } from './render.js';
+import { copyDeployWithSecrets, getObjectOrThrow, kubectlMissing, render, repoRoot, type DeployCopy, type K8sObject } from './render.js';
 import { mapPaths, materializeMounts, resolveEnv, type MountedPath } from './pod.js';
 
 const NAMESPACE = 'altostratus';
+
+function mariadbMissing(): string | undefined {
+  const found = ['/usr/sbin/mariadbd', '/usr/bin/mariadbd'].some((p) => existsSync(p)) && existsSync('/usr/bin/mariadb');
+  return found ? undefined : 'MariaDB server is not installed (scripts/services/install-debs.sh mariadb)';
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
 
 describe('ha overlay: the Galera member start script', { skip: kubectlMissing() }, () => {
   let copy: DeployCopy;
@@ -108,13 +124,61 @@ describe('ha overlay: the Galera member start script', { skip: kubectlMissing() 
     }
   });
 
-  test('the probe and SST-user scripts are valid bash', () => {
+  test('the probe, SST-user and image-database scripts are valid bash', () => {
     const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('mariadb-galera-')) as { data?: Record<string, string> } | undefined;
-    for (const key of ['probe.sh', '10-sst-user.sh', 'start.sh']) {
+    for (const key of ['probe.sh', '10-sst-user.sh', '20-image-database.sh', 'start.sh']) {
       const script = cm?.data?.[key];
       assert.ok(script, key);
       const r = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
       assert.equal(r.status, 0, `${key}: ${r.stderr}`);
+    }
+  });
+
+  test('the image-database script creates the image database and user on a real MariaDB, sourced by the entrypoint on first start and run again by hand (idempotent)', { skip: mariadbMissing() }, async (t) => {
+    const sts = getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', 'mariadb');
+    const spec = sts.spec?.template.spec;
+    const c = spec?.containers.find((x) => x.name === 'mariadb');
+    assert.ok(spec && c);
+    const root = await mkdtemp(join(work, 'image-db-'));
+    const mounts = await materializeMounts(objects, NAMESPACE, spec, c, root, new Set((sts.spec?.volumeClaimTemplates ?? []).map((x) => x.metadata?.name ?? '')));
+    const script = join(mounts.find((m) => m.mountPath === '/docker-entrypoint-initdb.d')?.localPath ?? assert.fail('no initdb mount'), '20-image-database.sh');
+    const env = Object.fromEntries(resolveEnv(objects, NAMESPACE, c, { 'metadata.name': 'mariadb-0', 'status.podIP': '127.0.0.1' }).env);
+    const port = await freePort();
+    const svcRoot = await mkdtemp(join(tmpdir(), 'alto-k8s-mariadb-'));
+    await chmod(svcRoot, 0o755);
+    const svcEnv = { ...process.env, ALTO_SVC_ROOT: svcRoot, ALTO_SVC_RESERVE_PORTS: '0', MY_PORT: String(port) };
+    const started = spawnSync(join(repoRoot, 'scripts', 'services', 'mariadb.sh'), ['start'], { env: svcEnv, encoding: 'utf8', timeout: 180_000 });
+    try {
+      assert.equal(started.status, 0, `mariadb.sh start: ${started.stderr}`);
+      // the server as the mariadb image leaves it: root has MARIADB_ROOT_PASSWORD; clients use the default socket
+      const admin = /^MYSQL_ADMIN=mariadb (--defaults-file=\S+)/m.exec(started.stdout)?.[1];
+      assert.ok(admin, started.stdout);
+      const bin = join(root, 'bin');
+      await mkdir(bin);
+      await writeFile(join(bin, 'mariadb'), `#!/bin/sh\nexec /usr/bin/mariadb ${admin} "$@"\n`, { mode: 0o755 });
+      const rootPassword = env.MARIADB_ROOT_PASSWORD ?? '';
+      const setRoot = spawnSync('mariadb', [admin, '-uroot', '-e', `ALTER USER root@localhost IDENTIFIED BY '${rootPassword}'`], { encoding: 'utf8' });
+      assert.equal(setRoot.status, 0, setRoot.stderr);
+      const runEnv = { ...env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+      // 1. sourced by the entrypoint on the first initialisation: its docker_process_sql runs SQL as root
+      const entrypoint = `docker_process_sql() { MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb --protocol=socket -uroot "$@"; }\nset -e\n. '${script}'\n`;
+      const first = spawnSync('bash', ['-c', entrypoint], { env: runEnv, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(first.status, 0, `sourced: ${first.stderr}`);
+      // 2. by hand on a running member (kubectl exec ... bash <script>), twice: nothing fails, nothing changes
+      for (const round of [1, 2]) {
+        const r = spawnSync('bash', [script], { env: runEnv, encoding: 'utf8', timeout: 60_000 });
+        assert.equal(r.status, 0, `by hand, run ${round}: ${r.stderr}`);
+      }
+      // the image pods' login: over TCP, with their password, owning their database
+      const login = spawnSync('/usr/bin/mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, `-u${env.IMAGE_DB_USER}`, `-p${env.IMAGE_DB_PASSWORD}`, env.IMAGE_DB_NAME ?? '', '-e', 'CREATE TABLE probe (id INT PRIMARY KEY); DROP TABLE probe; SELECT DATABASE()'], { encoding: 'utf8' });
+      assert.equal(login.status, 0, login.stderr);
+      assert.match(login.stdout, new RegExp(`^${env.IMAGE_DB_NAME}$`, 'm'));
+      const other = spawnSync('/usr/bin/mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, `-u${env.IMAGE_DB_USER}`, `-p${env.IMAGE_DB_PASSWORD}`, '-e', 'CREATE DATABASE not_image'], { encoding: 'utf8' });
+      assert.notEqual(other.status, 0, 'the image user has rights on its own database only');
+      t.diagnostic(`${env.IMAGE_DB_USER}@${env.IMAGE_DB_NAME}: created when sourced, unchanged by two runs by hand, TCP login and DDL work`);
+    } finally {
+      spawnSync(join(repoRoot, 'scripts', 'services', 'mariadb.sh'), ['stop'], { env: svcEnv, encoding: 'utf8', timeout: 120_000 });
+      await rm(svcRoot, { recursive: true, force: true });
     }
   });
 });
