@@ -120,6 +120,18 @@ class Scrubber:
         return v
 
 
+def sort_tags(body):
+    """Image tags sorted: upstream keeps them in a Python set, so their order changes from one
+    glance-api process to the next (hash randomisation) and means nothing."""
+    def image(v):
+        if isinstance(v, dict) and isinstance(v.get('tags'), list) and all(isinstance(t, str) for t in v['tags']):
+            v = dict(v, tags=sorted(v['tags']))
+        return v
+    if isinstance(body, dict) and isinstance(body.get('images'), list):
+        return dict(body, images=[image(i) for i in body['images']])
+    return image(body)
+
+
 def body_view(data, content_type):
     """How a body is written into a fixture: JSON as JSON, short text as text, bytes summarised."""
     if data is None or data == b'':
@@ -194,7 +206,7 @@ class Recorder:
         ex['request'] = {'method': req.method, 'path': path, 'headers': req_headers,
                          'body': body_view(req.body, req.headers.get('Content-Type'))}
         ex['response'] = {'status': r.status, 'headers': resp_headers,
-                          'body': body_view(r.content, r.headers.get('Content-Type'))}
+                          'body': sort_tags(body_view(r.content, r.headers.get('Content-Type')))}
         self.areas.setdefault(self.area, []).append(ex)
         self.log('  %-60s %s' % (name, r.status))
 
@@ -335,8 +347,14 @@ class Files:
 
     @staticmethod
     def _fix_vmdk(data):
-        # the descriptor's CID is random; a fixed one keeps the checksum stable
-        return re.sub(rb'CID=[0-9a-f]{8}\n', b'CID=0badcafe\n', data, count=1)
+        """The descriptor's CID is random (and printed without leading zeros): a fixed one keeps
+        the checksum stable. The descriptor is NUL-padded, so the padding absorbs the length change."""
+        m = re.search(rb'\nCID=[0-9a-f]+\n', data)
+        new = b'\nCID=0badcafe\n'
+        delta = len(new) - len(m.group(0))
+        end = data.index(b'\0', m.end())
+        assert data[end:end + delta] == b'\0' * delta
+        return data[:m.start()] + new + data[m.end():end] + data[end + delta:]
 
 
 # ==================================================================== areas
