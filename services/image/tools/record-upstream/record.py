@@ -363,6 +363,11 @@ def area_versions(rec):
     for path in ('/', '/versions', '/v2', '/v2/', '/v1', '/v1/images', '/v3'):
         rec.x('GET %s (no token)' % path, 'GET', path, as_=None)
     rec.x('GET / with a token', 'GET', '/', as_='member')
+    rec.x('GET /v2 with a token', 'GET', '/v2', as_='member')
+    rec.x('GET /v2/ with a token', 'GET', '/v2/', as_='member')
+    rec.x('GET /v2/images/ (trailing slash)', 'GET', '/v2/images/', as_='member')
+    rec.x('GET /healthcheck (oslo.middleware, in the paste pipeline)', 'GET', '/healthcheck', as_=None)
+    rec.x('GET / with Accept application/json', 'GET', '/', as_=None, headers={'Accept': 'application/json'})
     rec.x('GET /versions with a token', 'GET', '/versions', as_='member')
     rec.x('GET /images with Accept application/vnd.openstack.images-v2.1+json (not matched)',
           'GET', '/images', as_='member', headers={'Accept': 'application/vnd.openstack.images-v2.1+json'})
