@@ -87,7 +87,7 @@ export function buildStores(config: AltoConfig): StoreSet {
   const backends = Object.entries(img.default.enabled_backends);
   for (const [id, b] of backends) {
     if (!STORE_DRIVERS.includes(b.type)) throw new ValidationError(`image store "${id}" has unknown type "${String(b.type)}"; known: ${STORE_DRIVERS.join(', ')}`, 'cli.unknown_store_driver');
-    byId.set(id, new FilesystemStore({ id, datadir: b.filesystem_store_datadir, chunkSize: b.filesystem_store_chunk_size }));
+    byId.set(id, new FilesystemStore({ id, datadir: b.filesystem_store_datadir, chunkSize: b.filesystem_store_chunk_size ?? 65536 }));
     descriptions.set(id, b.description);
   }
   if (!backends.length) byId.set('file', new FilesystemStore({ id: 'file', datadir: img.glance_store.filesystem_store_datadir, chunkSize: 65536 }));

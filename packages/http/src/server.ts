@@ -41,6 +41,8 @@ export interface HttpServerOptions {
    * does; a body without Content-Type is read as JSON. Services that take uploads leave it off.
    */
   jsonOnly?: boolean;
+  /** `/v2/images/` is not `/v2/images` (Glance's router); other services ignore a trailing slash. */
+  strictSlashes?: boolean;
 }
 
 interface RoutePattern {
@@ -65,7 +67,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+    routerOptions: { ignoreTrailingSlash: !opts.strictSlashes, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
   });
 
   app.decorateRequest('ctx', null as unknown as RequestContext);

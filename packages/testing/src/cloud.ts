@@ -52,6 +52,8 @@ export interface Cloud {
   dataDir: string;
   cloudsYaml: string;
   adminPassword: string;
+  /** The image API (embedded mode). */
+  imageUrl: string;
   /** The environment the openstack CLI needs. */
   osEnv: NodeJS.ProcessEnv;
   /** The API process (alto up, or serve identity-api). */
@@ -86,12 +88,14 @@ function run(args: string[], env: NodeJS.ProcessEnv): void {
 export async function startCloud(mode: Mode): Promise<Cloud> {
   const dataDir = mkdtempSync(join(tmpdir(), 'alto-e2e-'));
   const port = await freePort();
+  const imagePort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminPassword = `e2e-${Math.random().toString(36).slice(2)}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ALTO_DATA_DIR: dataDir,
     ALTO_IDENTITY__API__PORT: String(port),
+    ALTO_IMAGE__API__PORT: String(imagePort),
     ALTO_ADMIN_PASSWORD: adminPassword,
     // fast hashes keep the suite quick; bench/ measures the real cost
     ALTO_IDENTITY__IDENTITY__PASSWORD_HASH_ROUNDS: '4',
@@ -135,7 +139,17 @@ export async function startCloud(mode: Mode): Promise<Cloud> {
     proc = spawn(process.execPath, [ALTO, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const before = out.length;
     await waitReady(url, proc, () => out);
+    // `alto up` registers the other services after identity answers; it says when all is up
+    if (mode === 'embedded') {
+      const end = Date.now() + 60_000;
+      while (!out.slice(before).includes('is up in')) {
+        if (proc.exitCode !== null) throw new Error(`alto up exited with ${proc.exitCode}:\n${out}`);
+        if (Date.now() > end) throw new Error(`alto up did not finish starting:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   };
   await launch();
   const exited = () =>
@@ -146,6 +160,7 @@ export async function startCloud(mode: Mode): Promise<Cloud> {
   return {
     mode,
     url,
+    imageUrl: `http://127.0.0.1:${imagePort}`,
     dataDir,
     cloudsYaml,
     adminPassword,

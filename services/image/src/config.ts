@@ -14,8 +14,8 @@ const FileStore = Type.Object(
     filesystem_store_datadir: Type.String(),
     /** Shown to users by GET /v2/info/stores. */
     description: Type.Optional(Type.String()),
-    /** Bytes per read when serving data (glance_store's filesystem_store_chunk_size). */
-    filesystem_store_chunk_size: Type.Integer({ minimum: 4096, default: 65536 }),
+    /** Bytes per read when serving data (glance_store's filesystem_store_chunk_size; 64 KiB when unset). */
+    filesystem_store_chunk_size: Type.Optional(Type.Integer({ minimum: 4096 })),
   },
   { additionalProperties: false },
 );

@@ -159,6 +159,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
   const app = createHttpServer({
     logger: log,
     bodyLimit: config.api.max_request_body_size,
+    strictSlashes: true,
     renderer: glanceRenderer({ wwwAuthenticateUri: () => config.keystone_authtoken.www_authenticate_uri ?? config.keystone_authtoken.auth_url ?? '', messages: GLANCE_MESSAGES }),
   });
   const authenticator = createAuthenticator({

@@ -134,6 +134,7 @@ function parseImportBody(body: unknown): ImportRequest {
   if (!['glance-direct', 'web-download', 'copy-image', 'glance-download'].includes(name)) throw BadRequest(`Unknown import method name '${name}'.`);
   if (b.all_stores_must_succeed !== undefined && typeof b.all_stores_must_succeed !== 'boolean') throw BadRequest("'all_stores_must_succeed' must be boolean value only");
   if (b.all_stores !== undefined && typeof b.all_stores !== 'boolean') throw BadRequest("'all_stores' must be boolean value only");
+  if (b.all_stores === true && b.stores !== undefined) throw BadRequest('All stores and stores cannot be set together');
   return {
     method: name,
     uri: typeof method.uri === 'string' ? method.uri : undefined,

@@ -19,6 +19,7 @@ const READ_ONLY = ['created_at', 'updated_at', 'status', 'checksum', 'size', 'vi
 const RESERVED = ['location', 'deleted', 'deleted_at'];
 const SORT_KEYS: SortKey[] = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at'];
 const PATCH_TYPES = ['application/openstack-images-v2.1-json-patch', 'application/openstack-images-v2.0-json-patch'];
+const ACCEPT_PATCH = [...PATCH_TYPES].sort().join(', ');
 
 /** Headers Glance adds to image create/show answers so clients learn import methods and stores. */
 function discoveryHeaders(frame: ImageFrame, reply: FastifyReply): void {
@@ -76,24 +77,36 @@ function parseCreate(body: Record<string, unknown>): NewImage {
 }
 
 /** Reads a JSON-patch body (Glance's draft-10 style: {"op", "path", "value"}). */
-export function parsePatch(frame: ImageFrame, body: unknown): Change[] {
+export function parsePatch(frame: ImageFrame, body: unknown, draft: 4 | 10 = 10): Change[] {
   if (!Array.isArray(body)) throw BadRequest('Request body must be a JSON array of operation objects.');
   const changes: Change[] = [];
   for (const raw of body as unknown[]) {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw BadRequest('Operations must be JSON objects.');
     const r = raw as Record<string, unknown>;
-    const op = r.op;
-    if (op === undefined) throw BadRequest('Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.');
-    if (op !== 'add' && op !== 'remove' && op !== 'replace') {
-      throw BadRequest(`Invalid operation: \`${JSON.stringify(op)}\`. It must be one of the following: add, remove, replace.`);
+    let op: unknown;
+    let rawPath: unknown;
+    if (draft === 10) {
+      op = r.op;
+      if (op === undefined) throw BadRequest('Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.');
+      if (op !== 'add' && op !== 'remove' && op !== 'replace') {
+        throw BadRequest(`Invalid operation: \`${JSON.stringify(op)}\`. It must be one of the following: add, remove, replace.`);
+      }
+      if (r.path === undefined) throw BadRequest("Unable to find 'path' in JSON Schema change");
+      rawPath = r.path;
+    } else {
+      // COMPAT(glance openstack-images-v2.0-json-patch): draft 4 names the op as the member key
+      const ops = (['add', 'remove', 'replace'] as const).filter((k) => k in r);
+      if (ops.length > 1) throw BadRequest('Operation objects must contain only one member named "add", "remove", or "replace".');
+      if (ops.length === 0) throw BadRequest('Operation objects must contain exactly one member named "add", "remove", or "replace".');
+      op = ops[0];
+      rawPath = r[ops[0]!];
     }
-    if (r.path === undefined) throw BadRequest("Unable to find 'path' in JSON Schema change");
-    const pointer = typeof r.path === 'string' ? r.path : JSON.stringify(r.path);
+    const pointer = typeof rawPath === 'string' ? rawPath : JSON.stringify(rawPath);
     const path = decodePointer(pointer);
     const root = path[0]!;
     const depth = root === 'locations' ? (op === 'replace' ? 1 : 2) : 1;
     if (path.length !== depth) throw BadRequest(`Invalid JSON pointer for this resource: '/${path.join('/')}'`);
-    const change: Change = { op, path };
+    const change: Change = { op: op as Change['op'], path, draft };
     if (op !== 'remove') {
       if (!('value' in r)) throw BadRequest(`Operation "${op}" requires a member named "value".`);
       change.value = r.value;
@@ -243,8 +256,12 @@ export function parseListQuery(frame: ImageFrame, q: Record<string, unknown>): P
       }
       case 'checksum':
       case 'os_hash_value':
+      case 'os_hash_algo':
       case 'min_disk':
       case 'min_ram':
+      case 'size':
+      case 'virtual_size':
+        // COMPAT(glance): a filter named after an image column compares that column
         (filters.core ??= {})[k] = v;
         break;
       default:
@@ -353,10 +370,10 @@ export function imageRoutes(frame: ImageFrame): AnyRoute[] {
       handler: async ({ params, body, req, reply }, ctx) => {
         const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
         if (!PATCH_TYPES.includes(type)) {
-          void reply.header('accept-patch', PATCH_TYPES.join(', '));
+          void reply.header('accept-patch', ACCEPT_PATCH);
           throw new AltoError('unsupported_media_type', 'image.patch_type', 'Unsupported Content-Type');
         }
-        const changes = parsePatch(frame, body instanceof RawBody ? parseRawJson(body) : body);
+        const changes = parsePatch(frame, body instanceof RawBody ? parseRawJson(body) : body, type === PATCH_TYPES[1] ? 4 : 10);
         discoveryHeaders(frame, reply);
         return view(await s.images.update(ctx, params.image_id, changes));
       },

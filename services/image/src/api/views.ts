@@ -36,7 +36,7 @@ export function imageView(i: Image, o: ImageViewOptions): Record<string, unknown
     schema: '/v2/schemas/image',
   };
   const live = i.locations.filter((l) => l.status === 'active');
-  if (o.multiStore && live.length) view.stores = [...new Set(live.map((l) => l.store))].join(',');
+  if (o.multiStore && live.length) view.stores = [...new Set(live.map((l) => l.store))].sort().join(',');
   if (o.showDirectUrl && live.length) view.direct_url = live[0]!.url;
   return view;
 }

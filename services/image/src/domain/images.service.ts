@@ -57,6 +57,8 @@ export interface Change {
   op: 'add' | 'replace' | 'remove';
   path: string[];
   value?: unknown;
+  /** JSON-schema draft of the patch media type: 4 (v2.0) refuses `add` of a present property. */
+  draft?: 4 | 10;
 }
 
 export interface ListParams {
@@ -241,6 +243,7 @@ export class ImagesService {
       delete image.properties[root];
       return;
     }
+    if (c.op === 'add' && c.draft === 4 && (core !== undefined || root in image.properties)) throw Conflict(`Property ${root} already present.`, 'image.property_present');
     if (core) {
       if (root === 'owner' && !this.isAdmin(ctx)) throw Forbidden("Owner can't be updated by non admin.", 'image.owner_not_admin');
       if ((root === 'disk_format' || root === 'container_format') && image.status !== 'queued' && image[core] !== c.value) {

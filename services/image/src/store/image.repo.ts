@@ -214,6 +214,9 @@ export interface SortSpec {
 
 export type Comparison = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte';
 
+type CoreFilter = 'checksum' | 'os_hash_value' | 'os_hash_algo' | 'min_disk' | 'min_ram' | 'size' | 'virtual_size';
+const NUMERIC_CORE = new Set<CoreFilter>(['min_disk', 'min_ram', 'size', 'virtual_size']);
+
 export interface ImageFilters {
   /** Exact values (an `in:` list has several). */
   name?: string[];
@@ -231,7 +234,7 @@ export interface ImageFilters {
   tags?: string[];
   properties?: Record<string, string[]>;
   /** Other core columns compared for equality (checksum, os_hash_value, min_disk, min_ram). */
-  core?: Partial<Record<'checksum' | 'os_hash_value' | 'min_disk' | 'min_ram', string>>;
+  core?: Partial<Record<CoreFilter, string>>;
 }
 
 export interface ImageListQuery {
@@ -324,8 +327,9 @@ export async function listImages(db: Db, q: ImageListQuery): Promise<Image[]> {
     inList('container_format', f.containerFormat);
     inList('id', f.id);
     inList('owner', f.owner);
-    for (const [col, v] of Object.entries(f.core ?? {}) as ['checksum' | 'os_hash_value' | 'min_disk' | 'min_ram', string][]) {
-      conds.push(col === 'min_disk' || col === 'min_ram' ? eb(col, '=', Number(v)) : eb(col, '=', v));
+    for (const [col, v] of Object.entries(f.core ?? {}) as [CoreFilter, string][]) {
+      if (NUMERIC_CORE.has(col) && !/^-?\d+$/.test(v.trim())) conds.push(sql<SqlBool>`1 = 0`);
+      else conds.push(NUMERIC_CORE.has(col) ? eb(col, '=', Number(v)) : eb(col, '=', v));
     }
     if (f.protected !== undefined) conds.push(eb('protected', '=', f.protected ? 1 : 0));
     conds.push(eb('os_hidden', '=', f.osHidden ? 1 : 0));
