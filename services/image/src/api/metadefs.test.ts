@@ -346,6 +346,50 @@ describe('metadefs API', () => {
     assert.equal((await t.call('admin', 'GET', `/v2/metadefs/namespaces/${ns}`)).statusCode, 404);
   });
 
+  test('personas on every namespace route: reads for whoever sees the namespace, writes for admin; hidden reads as 404 (as upstream answers)', async () => {
+    const spaces = [
+      { ns: 'persona-pub', visibility: 'public', owner: PERSONAS.admin.projectId },
+      { ns: 'persona-priv', visibility: 'private', owner: PERSONAS.member.projectId },
+    ];
+    for (const s of spaces) {
+      const r = await t.call('admin', 'POST', '/v2/metadefs/namespaces', {
+        namespace: s.ns, visibility: s.visibility, owner: s.owner, protected: true,
+        objects: [{ name: 'o' }], properties: { p: { type: 'string', title: 'P' } }, tags: [{ name: 't' }],
+      });
+      assert.equal(r.statusCode, 201);
+    }
+    const routes: [string, string, unknown?][] = [
+      ['GET', ''], ['PUT', '', { namespace: '{ns}' }],
+      ['GET', '/objects'], ['POST', '/objects', { name: 'new' }], ['GET', '/objects/o'], ['PUT', '/objects/o', { name: 'o' }], ['DELETE', '/objects/nope'],
+      ['GET', '/properties'], ['POST', '/properties', { name: 'new', type: 'string', title: 'N' }], ['GET', '/properties/p'],
+      ['PUT', '/properties/p', { name: 'p', type: 'string', title: 'P' }], ['DELETE', '/properties/nope'],
+      ['GET', '/tags'], ['POST', '/tags', { tags: [{ name: 't' }] }], ['GET', '/tags/t'], ['POST', '/tags/new'], ['PUT', '/tags/t', { name: 't' }], ['DELETE', '/tags/nope'],
+      ['GET', '/resource_types'], ['POST', '/resource_types', { name: 'OS::Glance::Image' }], ['DELETE', '/resource_types/Nope'],
+      ['DELETE', '/objects'], ['DELETE', '/properties'], ['DELETE', '/tags'], ['DELETE', ''],
+    ];
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const s of spaces) {
+      for (const as of ['member', 'reader', 'other'] as const) {
+        const sees = s.visibility === 'public' || PERSONAS[as].projectId === s.owner;
+        for (const [method, suffix, body] of routes) {
+          const url = `/v2/metadefs/namespaces/${s.ns}${suffix}`;
+          const payload = body === undefined ? undefined : JSON.parse(JSON.stringify(body).replace('{ns}', s.ns));
+          const r = await t.call(as, method, url, payload);
+          got.push(`${as} ${method} ${url} ${r.statusCode}`);
+          want.push(`${as} ${method} ${url} ${!sees ? 404 : method === 'GET' ? 200 : 403}`);
+        }
+      }
+    }
+    assert.deepEqual(got, want);
+    // and nothing changed: the protected namespaces are still whole
+    for (const s of spaces) {
+      const d = (await t.call('admin', 'GET', `/v2/metadefs/namespaces/${s.ns}`)).json<Json>();
+      assert.deepEqual([d.objects.length, Object.keys(d.properties), d.tags, d.resource_type_associations], [1, ['p'], [{ name: 't' }], undefined]);
+    }
+    assert.equal((await t.call('reader', 'POST', '/v2/metadefs/namespaces', { namespace: 'by-reader' })).statusCode, 403);
+  });
+
   test('associating a new resource type creates it, unprotected and listed after the seeded ones', async () => {
     await t.call('admin', 'POST', '/v2/metadefs/namespaces', { namespace: 'rt-ns', visibility: 'public' });
     let r = await t.call('admin', 'POST', '/v2/metadefs/namespaces/rt-ns/resource_types', { name: 'New::Type', prefix: 'n_', properties_target: 'image' });
