@@ -16,6 +16,8 @@ const ImageTag = Type.Object({ image_id: Type.String(), tag_value: Type.String()
 /** Keys no request may set; Glance answers 403 "Attribute 'x' is read-only." */
 const DISALLOWED = ['direct_url', 'self', 'file', 'schema', 'stores'];
 const READ_ONLY = ['created_at', 'updated_at', 'status', 'checksum', 'size', 'virtual_size', 'direct_url', 'self', 'file', 'schema', 'id', 'os_hash_algo', 'os_hash_value'];
+/** Read-only on create (Glance's _disallowed_properties plus the computed ones). */
+const CREATE_READ_ONLY = ['created_at', 'updated_at', 'status', 'checksum', 'size', 'virtual_size'];
 const RESERVED = ['location', 'deleted', 'deleted_at'];
 const SORT_KEYS: SortKey[] = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at'];
 const PATCH_TYPES = ['application/openstack-images-v2.1-json-patch', 'application/openstack-images-v2.0-json-patch'];
@@ -67,7 +69,11 @@ function parseCreate(body: Record<string, unknown>): NewImage {
         break;
       case 'locations':
         // COMPAT(glance): locations need show_multiple_locations, which stays off
-        throw BadRequest("Attribute 'locations' is read-only.");
+        throw Reserved('locations');
+      case 'os_hash_algo':
+      case 'os_hash_value':
+        // COMPAT(glance zed): accepted on create and ignored
+        break;
       default:
         if (RESERVED.includes(k) || k.startsWith(RESERVED_NAMESPACE)) throw Reserved(k);
         props[k] = v as string;
@@ -330,6 +336,7 @@ export function imageRoutes(frame: ImageFrame): AnyRoute[] {
         const b = jsonBody(body);
         for (const k of DISALLOWED) if (k in b) throw ReadOnly(k);
         frame.validate('image', b);
+        for (const k of CREATE_READ_ONLY) if (k in b) throw ReadOnly(k);
         const image = await s.images.create(ctx, parseCreate(b));
         void reply.header('location', `${requestBaseUrl(req)}/v2/images/${image.id}`);
         discoveryHeaders(frame, reply);

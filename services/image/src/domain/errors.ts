@@ -14,13 +14,19 @@ export const Conflict = (message: string, code = 'image.conflict') => new Confli
 export const ReadOnly = (key: string) => Forbidden(`Attribute '${key}' is read-only.`, 'image.read_only');
 export const Reserved = (key: string) => Forbidden(`Attribute '${key}' is reserved.`, 'image.reserved');
 export const ImageProtected = (id: string) => Forbidden(`Image ${id} is protected and cannot be deleted.`, 'image.protected');
-export const DuplicateImage = (id: string) => Conflict(`An image with identifier ${id} already exists`, 'image.duplicate');
+export const DuplicateImage = (id: string) => Conflict(`Image ID ${id} already exists!`, 'image.duplicate');
 export const InvalidTransition = (from: string, to: string) => Conflict(`Image status transition from ${from} to ${to} is not allowed`, 'image.invalid_transition');
 export const SchemaMismatch = (schema: string, reason: string) => BadRequest(`Provided object does not match schema '${schema}': ${reason}`, 'image.schema');
 
 export const TooLarge = (message = 'Image exceeds the storage quota.') => new PayloadTooLargeError(message, 'image.too_large');
 /** Glance: "Denying attempt to upload image because it exceeds the quota: ..." and oslo.limit's wording. */
-export const OverLimit = (message: string) => new QuotaExceededError(message, 'image.over_limit');
+export const OverLimit = (message: string) =>
+  new QuotaExceededError(
+    `The request returned a 413 Request Entity Too Large. This generally means that rate limiting or a quota threshold was breached.\n\nThe response body:\n${message}`,
+    'image.over_limit',
+  );
+/** Glance's generic 409 for a patch on a property that is not there. */
+export const GenericConflict = () => Conflict('There was a conflict when trying to complete your request.', 'image.no_property');
 
 /** The upload lost its client; nothing to answer. */
 export class UploadAborted extends AltoError {

@@ -9,6 +9,7 @@ import {
   Conflict,
   DuplicateImage,
   Forbidden,
+  GenericConflict,
   ImageNotFound,
   ImageProtected,
   OverLimit,
@@ -178,7 +179,8 @@ export class ImagesService {
     let marker: Image | undefined;
     if (p.marker !== undefined) {
       marker = await selectImage(this.d.db, p.marker);
-      if (!marker || !(await this.visible(ctx, marker))) throw BadRequest(`Image with identifier ${p.marker} not found`, 'image.bad_marker');
+      if (!marker) throw BadRequest(`No image found with ID ${p.marker}`, 'image.bad_marker');
+      if (!(await this.visible(ctx, marker))) throw Forbidden(`Forbidding request, image ${p.marker} not visible`, 'image.marker_not_visible');
     }
     return listImages(this.d.db, {
       projectId: ctx.projectId,
@@ -238,14 +240,14 @@ export class ImagesService {
       throw Forbidden('It\'s not allowed to update locations if locations are invisible.', 'image.locations_invisible');
     }
     if (c.op === 'remove') {
-      if (core) throw Forbidden(`Property ${root} may not be removed.`);
-      if (!(root in image.properties)) throw Conflict(`Property ${root} does not exist.`, 'image.no_property');
+      if (core) throw Forbidden('Access was denied to this resource.', 'image.core_remove');
+      if (!(root in image.properties)) throw GenericConflict();
       delete image.properties[root];
       return;
     }
     if (c.op === 'add' && c.draft === 4 && (core !== undefined || root in image.properties)) throw Conflict(`Property ${root} already present.`, 'image.property_present');
     if (core) {
-      if (root === 'owner' && !this.isAdmin(ctx)) throw Forbidden("Owner can't be updated by non admin.", 'image.owner_not_admin');
+      if (root === 'owner' && !this.isAdmin(ctx)) throw Forbidden("Access was denied to this resource.", 'image.owner_not_admin');
       if ((root === 'disk_format' || root === 'container_format') && image.status !== 'queued' && image[core] !== c.value) {
         throw Forbidden(`Attribute ${root} can be only replaced for a queued image.`, 'image.format_not_queued');
       }
@@ -256,7 +258,7 @@ export class ImagesService {
       return;
     }
     if (root.length > 255) throw BadRequest('Custom property should not be greater than 255 characters.');
-    if (c.op === 'replace' && !(root in image.properties)) throw Conflict(`Property ${root} does not exist.`, 'image.no_property');
+    if (c.op === 'replace' && !(root in image.properties)) throw GenericConflict();
     image.properties[root] = c.value as string;
   }
 

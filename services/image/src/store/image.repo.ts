@@ -292,8 +292,10 @@ function visibilityCondition(eb: EB, q: ImageListQuery): Expression<SqlBool> | u
   const own = eb('owner', '=', q.projectId ?? '');
   const v = q.visibility;
   if (q.isAdmin) {
-    if (v === undefined || v === 'all') return undefined;
-    return eb('visibility', '=', v);
+    if (v === 'all') return undefined;
+    if (v !== undefined) return eb('visibility', '=', v);
+    // COMPAT(glance): without a visibility filter, community images only when owned
+    return eb.or([own, eb('visibility', '!=', 'community')]);
   }
   switch (v) {
     case 'public':
