@@ -217,7 +217,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
 
   const checks: ReadinessCheck[] = [
     {
-      name: 'database',
+      name: 'image database',
       check: async () => {
         const ms = await database.ping();
         const { pending } = await migrationStatus(database, imageMigrations);
@@ -226,7 +226,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
       },
     },
     {
-      name: 'stores',
+      name: 'image stores',
       check: async () => {
         const parts: string[] = [];
         for (const s of [...stores.byId.values(), stores.staging]) {

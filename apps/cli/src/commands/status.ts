@@ -1,7 +1,7 @@
 // `alto status`: checks every component for real (its database answers, the bus round-trips a
 // message, the API answers a real request with a real token) and prints a table or JSON.
 import { passwordToken, request, validateToken } from '@alto/clients';
-import { identityUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
 import { readClientConfig } from '../client-config.js';
 
 export interface StatusRow {
@@ -32,7 +32,9 @@ export async function status(sources: ConfigSources): Promise<StatusRow[]> {
     rows.push({ component: 'identity-api', check: 'reachable', ok: false, ms: 0, detail: `${ready.message} (is "alto up" or "alto serve identity-api" running?)` });
     return rows;
   }
-  for (const c of ready.body.checks) rows.push({ component: 'identity-api', check: c.name, ok: c.ok, ms: Math.round(c.ms), detail: c.detail ?? '' });
+  // under `alto up` one process answers every component's checks; each row goes to its owner
+  const own = (name: string, component: string) => name.startsWith('image ') === (component === 'image-api');
+  for (const c of ready.body.checks.filter((x) => own(x.name, 'identity-api'))) rows.push({ component: 'identity-api', check: c.name, ok: c.ok, ms: Math.round(c.ms), detail: c.detail ?? '' });
 
   // A real request with a real token, as a user would make it.
   const creds = readClientConfig(config.data_dir);
@@ -56,6 +58,24 @@ export async function status(sources: ConfigSources): Promise<StatusRow[]> {
       await timed('identity-api', 'list regions', async () => {
         const r = await request<{ regions: { id: string }[] }>(`${url}/v3/regions`, { headers: { 'x-auth-token': tk } });
         return r.body.regions.map((x) => x.id).join(', ') || '(none)';
+      }),
+    );
+  }
+
+  // image-api: its own deep checks (database, stores), then a real listing with the same token
+  const img = imageUrl(config);
+  const imgReady = await request<{ checks: { name: string; ok: boolean; ms: number; detail?: string }[] }>(`${img}/readyz`, { accept: [200, 503], timeoutMs: 8000 }).catch((err: unknown) => err as Error);
+  if (imgReady instanceof Error) {
+    rows.push({ component: 'image-api', check: 'reachable', ok: false, ms: 0, detail: `${imgReady.message} (is "alto up" or "alto serve image-api" running?)` });
+    return rows;
+  }
+  for (const c of imgReady.body.checks.filter((x) => own(x.name, 'image-api'))) rows.push({ component: 'image-api', check: c.name, ok: c.ok, ms: Math.round(c.ms), detail: c.detail ?? '' });
+  if (token) {
+    const tk = token;
+    rows.push(
+      await timed('image-api', 'list images', async () => {
+        const r = await request<{ images: unknown[] }>(`${img}/v2/images?limit=1000`, { headers: { 'x-auth-token': tk } });
+        return `${r.body.images.length} image(s) visible to ${config.bootstrap.admin_username}`;
       }),
     );
   }
