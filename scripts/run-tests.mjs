@@ -57,7 +57,9 @@ switch (suite) {
     break;
   case 'e2e':
     files = walk(join(root, 'tests/e2e/dist')).filter(isTest).sort();
-    concurrency = 1;
+    // every file starts its own cloud on free ports; two at a time overlap one's CLI start-ups
+    // with the other's server work
+    concurrency = Math.max(1, Number(process.env.ALTO_TEST_E2E_CONCURRENCY ?? 2));
     break;
   case 'k8s':
     files = walk(join(root, 'tests/k8s/dist')).filter(isTest).sort();
