@@ -1,9 +1,9 @@
 // /v2/images/{id}/members: offering a shared image to other projects, and their answers.
 import Type from 'typebox';
-import type { RequestContext } from '@alto/kernel';
+import { NotFoundError, type RequestContext } from '@alto/kernel';
 import { defineRoute, RawBody, type AnyRoute } from '@alto/http';
 import { BadRequest } from '../domain/errors.js';
-import { imageTargetOf, type ImageFrame } from './common.js';
+import { imageTarget, imageTargetOf, type ImageFrame } from './common.js';
 import { memberView } from './views.js';
 
 const ImageId = Type.Object({ image_id: Type.String() });
@@ -17,6 +17,16 @@ function objectBody(body: unknown): Record<string, unknown> {
 export function memberRoutes(frame: ImageFrame): AnyRoute[] {
   const s = frame.services;
   const target = (input: { params: { image_id: string } }, ctx: RequestContext) => imageTargetOf(frame, ctx, input.params.image_id);
+  // Glance looks the membership up (as the caller sees members: all for the owner and admin, only
+  // its own for a member) before it asks modify_member or delete_member, so a membership the
+  // caller cannot see is 404 before the rule's 403; and its show turns whatever stops it into 404,
+  // "Only shared images have members." included (ImageMembersController.show, update, delete).
+  const memberTarget = (show: boolean) => async (input: { params: { image_id: string; member_id: string } }, ctx: RequestContext) => {
+    const image = await s.images.getImageOrThrow(ctx, input.params.image_id);
+    if (show && image.visibility !== 'shared') throw new NotFoundError('Only shared images have members.', 'image.not_shared');
+    await s.members.get(ctx, image, input.params.member_id);
+    return imageTarget(ctx, image);
+  };
   return [
     defineRoute({
       method: 'GET',
@@ -51,7 +61,7 @@ export function memberRoutes(frame: ImageFrame): AnyRoute[] {
       url: '/v2/images/:image_id/members/:member_id',
       params: MemberPath,
       policy: 'get_member',
-      target,
+      target: memberTarget(true),
       errors: [403, 404],
       handler: async ({ params }, ctx) => {
         const image = await s.images.getImageOrThrow(ctx, params.image_id);
@@ -63,7 +73,7 @@ export function memberRoutes(frame: ImageFrame): AnyRoute[] {
       url: '/v2/images/:image_id/members/:member_id',
       params: MemberPath,
       policy: 'modify_member',
-      target,
+      target: memberTarget(false),
       errors: [403, 404],
       handler: async ({ params, body }, ctx) => {
         const b = objectBody(body);
@@ -81,7 +91,7 @@ export function memberRoutes(frame: ImageFrame): AnyRoute[] {
       url: '/v2/images/:image_id/members/:member_id',
       params: MemberPath,
       policy: 'delete_member',
-      target,
+      target: memberTarget(false),
       status: 204,
       errors: [403, 404],
       handler: async ({ params }, ctx) => {
