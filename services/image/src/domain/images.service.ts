@@ -248,7 +248,9 @@ export class ImagesService {
     if (c.op === 'add' && c.draft === 4 && (core !== undefined || root in image.properties)) throw Conflict(`Property ${root} already present.`, 'image.property_present');
     if (core) {
       if (root === 'owner' && !this.isAdmin(ctx)) throw Forbidden("Access was denied to this resource.", 'image.owner_not_admin');
-      if ((root === 'disk_format' || root === 'container_format') && image.status !== 'queued' && image[core] !== c.value) {
+      // COMPAT(glance domain Image.disk_format setter): any assignment, even of the same value, is
+      // refused unless the image is queued or importing
+      if ((root === 'disk_format' || root === 'container_format') && image.status !== 'queued' && image.status !== 'importing') {
         throw Forbidden(`Attribute ${root} can be only replaced for a queued image.`, 'image.format_not_queued');
       }
       if ((root === 'min_disk' || root === 'min_ram') && typeof c.value === 'number' && c.value < 0) {
