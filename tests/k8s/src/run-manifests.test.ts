@@ -1,9 +1,10 @@
-// Runs what the single-node overlay says, as local processes: the db-sync and bootstrap Jobs and the identity-api Deployment, against a local PostgreSQL (and RabbitMQ and memcached when installed).
+// Runs what the single-node overlay says, as local processes: the identity and image Jobs and the identity-api and image-api Deployments, against a local PostgreSQL (and RabbitMQ and memcached when installed).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ import { opensslMissing, startKubeApi, type KubeApiStandIn } from './kube-api.js
  *   their StatefulSets;
  * - the API's port: the container port is published on a free local port (as a port-forward
  *   would), because 5000 may be taken on a developer machine;
+ * - a PersistentVolumeClaim: one local directory for every process that mounts it, kept across
+ *   restarts as a volume is;
  * - the Kubernetes API, for the pods whose service account talks to it (the key Jobs): a
  *   stand-in serving Secrets (kube-api.ts) that allows exactly what the render's Role allows;
  *   Secrets it holds are what the kubelet mounts into the pods that name them.
@@ -169,6 +172,16 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     assert.match(c.image ?? '', /^altostratus\/alto[:@]/, `${c.name} runs the Altostratus image`);
     const root = await mkdtemp(join(work, `${workload.metadata.name}-${c.name}-`));
     const mounts = await materializeMounts(objects, NAMESPACE, spec, c, root);
+    // a claim is one directory for every pod that mounts it, across restarts (a PersistentVolume)
+    const volumes = new Map((spec.volumes ?? []).map((v) => [v.name, v]));
+    for (const [i, m] of (c.volumeMounts ?? []).entries()) {
+      const claim = volumes.get(m.name)?.persistentVolumeClaim?.claimName;
+      const mounted = mounts[i];
+      if (!claim || !mounted) continue;
+      const dir = join(work, 'claims', claim);
+      await mkdir(dir, { recursive: true });
+      mounts[i] = { ...mounted, localPath: m.subPath ? join(dir, m.subPath) : dir };
+    }
     // a mounted config file names other mounted paths (the key repository) and Services
     for (const m of mounts.filter((x) => x.source === 'ConfigMap')) {
       const files = statSync(m.localPath).isDirectory() ? readdirSync(m.localPath).map((f) => join(m.localPath, f)) : [m.localPath];
@@ -179,7 +192,7 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     const finalEnv: Record<string, string> = Object.fromEntries(image.env);
     for (const [k, v] of env) finalEnv[k] = mapHosts(mapPaths(v, mounts));
     Object.assign(finalEnv, kubeEnv, extraEnv);
-    for (const key of ['ALTO_IDENTITY__DATABASE__CONNECTION', 'ALTO_BUS__TRANSPORT_URL']) {
+    for (const key of ['ALTO_IDENTITY__DATABASE__CONNECTION', 'ALTO_IMAGE__DATABASE__CONNECTION', 'ALTO_BUS__TRANSPORT_URL']) {
       const url = finalEnv[key];
       if (url !== undefined) connections.push({ process: `${workload.metadata.name}/${c.name}`, url });
     }
@@ -501,6 +514,208 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     } finally {
       api.child.kill('SIGTERM');
       await api.exited;
+    }
+  });
+
+  // The image service. identity-api runs while the image processes do: the register Job talks to
+  // it, and image-api validates tokens against it (keystone_authtoken.auth_url, identity-api:5000).
+  let identityApi: Running | undefined;
+  let identityPort = 0;
+  after(async () => {
+    if (identityApi && identityApi.child.exitCode === null && identityApi.child.signalCode === null) {
+      identityApi.child.kill('SIGTERM');
+      await identityApi.exited;
+    }
+  });
+
+  const imageApi = () => {
+    const deployment = getObjectOrThrow(objects, 'Deployment', 'image-api');
+    const c = podSpecOf(deployment)?.containers.find((x) => x.name === 'image-api');
+    assert.ok(c?.startupProbe && c.livenessProbe && c.readinessProbe);
+    return { deployment, c, startupProbe: c.startupProbe, livenessProbe: c.livenessProbe, readinessProbe: c.readinessProbe };
+  };
+
+  /** A token from identity-api for a user of the Default domain, scoped to a project there. */
+  async function projectToken(username: string, password: string, project: string): Promise<{ id: string; body: { token: { roles: { name: string }[]; catalog?: { type: string; endpoints: { interface: string; url: string }[] }[] } } }> {
+    const r = await fetch(`http://127.0.0.1:${identityPort}/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: username, domain: { id: 'default' }, password } } }, scope: { project: { name: project, domain: { id: 'default' } } } } }),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 201, `token for ${username}: ${text}`);
+    return { id: r.headers.get('x-subject-token') ?? '', body: JSON.parse(text) as never };
+  }
+
+  test('before image db-sync: image-api is alive (/healthz 200) but not ready (/readyz 503, the schema is missing)', async (t) => {
+    const { deployment, c, livenessProbe, readinessProbe } = imageApi();
+    const hostPort = await freePort();
+    const p = await processFor(deployment, c, { ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
+    const api = start(p.argv, p.env, p.cwd);
+    try {
+      await probeUntilOk(livenessProbe, hostPort, 'image-api liveness before db-sync', api);
+      const ready = await fetch(`http://127.0.0.1:${hostPort}${readinessProbe.httpGet?.path ?? '/'}`);
+      const body = await ready.text();
+      assert.equal(ready.status, 503, body);
+      assert.match(body, /alto db sync image/, 'the readiness check says what to run');
+      t.diagnostic(`image-api before db-sync: /healthz 200, /readyz ${ready.status} ${body.slice(0, 300)}`);
+      api.child.kill('SIGTERM');
+      assert.equal((await api.exited).code, 0);
+    } finally {
+      if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    }
+  });
+
+  test('the image-db-sync Job exits 0, and again 0 when run a second time', async (t) => {
+    const job = getObjectOrThrow(objects, 'Job', 'image-db-sync');
+    for (const c of allContainers(podSpecOf(job) as IPodSpec)) {
+      for (const round of [1, 2]) {
+        const p = await processFor(job, c);
+        const r = await run(p.argv, p.env, p.cwd, ((job as { spec?: { activeDeadlineSeconds?: number } }).spec?.activeDeadlineSeconds ?? 600) * 1000);
+        assert.equal(r.code, 0, `${c.name} run ${round}:\n${r.output}`);
+        assert.match(r.output, round === 1 ? /image database postgresql:\/\/image:\*\*\*@127\.0\.0\.1:\d+\/image: applied/ : /already up to date/);
+        t.diagnostic(`${c.name} run ${round}: exit 0 in ${r.ms} ms: ${r.output.trim().split('\n').at(-1)}`);
+      }
+    }
+  });
+
+  test('the image-register Job waits while identity-api is down, registers glance and the image endpoints once it answers, and changes nothing on a second run', async (t) => {
+    const job = getObjectOrThrow(objects, 'Job', 'image-register');
+    const c = podSpecOf(job)?.containers[0];
+    assert.ok(c);
+    const identity = getObjectOrThrow(objects, 'Deployment', 'identity-api');
+    const ic = podSpecOf(identity)?.containers.find((x) => x.name === 'identity-api');
+    assert.ok(ic?.readinessProbe);
+    const containerPort = ic.ports?.find((x) => x.name === 'api')?.containerPort;
+    identityPort = await freePort();
+    // identity-api:5000 (keystone_authtoken.auth_url) is this port; nothing listens there yet
+    endpoints.set(`identity-api:${containerPort}`, `127.0.0.1:${identityPort}`);
+    const p = await processFor(job, c);
+    const register = start(p.argv, p.env, p.cwd);
+    try {
+      const t0 = performance.now();
+      while (!/not yet/.test(register.output()) && register.child.exitCode === null && performance.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(register.child.exitCode, null, `waits instead of failing:\n${register.output()}`);
+      assert.match(register.output(), /not yet \(.*127\.0\.0\.1:\d+.*\)/, 'says what it waits for');
+      t.diagnostic(`while identity-api is down: ${register.output().trim().split('\n').at(-1)}`);
+
+      const q = await processFor(identity, ic, { ...busOverride(), ALTO_IDENTITY__API__PORT: String(identityPort), ALTO_IDENTITY__API__HOST: '127.0.0.1' });
+      identityApi = start(q.argv, q.env, q.cwd);
+      await probeUntilOk(ic.readinessProbe, identityPort, 'identity-api readiness', identityApi);
+      const timer = setTimeout(() => register.child.kill('SIGKILL'), 60_000);
+      const r = await register.exited;
+      clearTimeout(timer);
+      assert.equal(r.code, 0, r.output);
+      for (const made of ['user glance', 'service glance', 'public endpoint', 'internal endpoint', 'admin endpoint']) assert.ok(r.output.includes(made), `made ${made}:\n${r.output}`);
+      t.diagnostic(`once identity-api answers: exit 0 after ${r.ms} ms: ${r.output.split('\n').find((l) => l.includes('✓'))?.trim()}`);
+    } finally {
+      if (register.child.exitCode === null && register.child.signalCode === null) register.child.kill('SIGKILL');
+    }
+    const again = await run(p.argv, p.env, p.cwd, 60_000);
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /up to date/);
+    t.diagnostic(`second run: exit 0 in ${again.ms} ms: ${again.output.split('\n').find((l) => l.includes('✓'))?.trim()}`);
+
+    // glance logs in with the password image-api is given; the catalog has the Ingress and Service URLs
+    const glancePassword = resolveEnv(objects, NAMESPACE, imageApi().c).env.get('ALTO_IMAGE__KEYSTONE_AUTHTOKEN__PASSWORD') ?? '';
+    const glance = await projectToken('glance', glancePassword, 'service');
+    assert.ok(glance.body.token.roles.some((x) => x.name === 'service'), 'glance has the service role');
+    const adminPassword = resolveEnv(objects, NAMESPACE, c).env.get('ALTO_ADMIN_PASSWORD') ?? '';
+    const admin = await projectToken('admin', adminPassword, 'admin');
+    const entry = admin.body.token.catalog?.find((x) => x.type === 'image');
+    const urls = Object.fromEntries((entry?.endpoints ?? []).map((e) => [e.interface, e.url]));
+    assert.deepEqual(urls, { public: 'http://image.altostratus.example', internal: 'http://image-api:9292', admin: 'http://image-api:9292' });
+    t.diagnostic(`catalog image: ${JSON.stringify(urls)}; glance gets a token on project service`);
+  });
+
+  test('the image-api Deployment: probes, an upload and a glance-direct import checked against their checksums, data and staging on its claim, the same image after a restart (Recreate), exit 0 on SIGTERM', async (t) => {
+    assert.ok(identityApi && identityApi.child.exitCode === null, 'identity-api runs (started by the register test)');
+    const { deployment, c, startupProbe, livenessProbe, readinessProbe } = imageApi();
+    const spec = podSpecOf(deployment) as IPodSpec;
+    const hostPort = await freePort();
+    const p = await processFor(deployment, c, { ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
+    const config = parseYaml(await readFile(p.argv[p.argv.indexOf('--config') + 1] ?? '', 'utf8')) as { image: { glance_store: { filesystem_store_datadir: string }; os_glance_staging_store: { filesystem_store_datadir: string } } };
+    const claim = p.mounts.find((m) => m.source === 'claim');
+    assert.ok(claim, 'image-api mounts its claim');
+    const imagesDir = config.image.glance_store.filesystem_store_datadir;
+    const stagingDir = config.image.os_glance_staging_store.filesystem_store_datadir;
+    for (const dir of [imagesDir, stagingDir]) assert.ok(dir.startsWith(`${claim.localPath}/`), `${dir} is on the claim`);
+
+    const base = `http://127.0.0.1:${hostPort}`;
+    const { id: token } = await projectToken('admin', resolveEnv(objects, NAMESPACE, podSpecOf(getObjectOrThrow(objects, 'Job', 'image-register'))!.containers[0]!).env.get('ALTO_ADMIN_PASSWORD') ?? '', 'admin');
+    const h = { 'x-auth-token': token };
+    const createImage = async (name: string) => {
+      const r = await fetch(`${base}/v2/images`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ name, disk_format: 'raw', container_format: 'bare' }) });
+      const body = await r.text();
+      assert.equal(r.status, 201, body);
+      return (JSON.parse(body) as { id: string }).id;
+    };
+    const getImage = async (id: string) => (await (await fetch(`${base}/v2/images/${id}`, { headers: h })).json()) as { status: string; size: number; checksum: string; os_hash_algo: string; os_hash_value: string };
+    const data = randomBytes(300 * 1024 + 7);
+    const md5 = createHash('md5').update(data).digest('hex');
+    const sha512 = createHash('sha512').update(data).digest('hex');
+
+    let api = start(p.argv, p.env, p.cwd);
+    try {
+      const startup = await probeUntilOk(startupProbe, hostPort, 'image-api startup probe', api);
+      await probeUntilOk(livenessProbe, hostPort, 'image-api liveness probe', api);
+      const ready = await probeUntilOk(readinessProbe, hostPort, 'image-api readiness probe', api);
+      const readyz = JSON.parse(ready.body) as { checks?: { name: string; ok: boolean }[] };
+      assert.ok(readyz.checks?.every((x) => x.ok), ready.body);
+      // by topic, not exact name: the service names its checks
+      for (const want of [/database/, /store/]) assert.ok(readyz.checks?.some((x) => want.test(x.name)), `readiness checks ${want.source}: ${ready.body}`);
+      t.diagnostic(`startup ${startup.ms} ms; /readyz ${ready.status} ${ready.body.slice(0, 300)}`);
+
+      const unauthenticated = await fetch(`${base}/v2/images`);
+      assert.equal(unauthenticated.status, 401, 'tokens are required');
+
+      // upload: PUT /file
+      const uploaded = await createImage('k8s-upload');
+      const put = await fetch(`${base}/v2/images/${uploaded}/file`, { method: 'PUT', headers: { ...h, 'content-type': 'application/octet-stream' }, body: data });
+      assert.equal(put.status, 204, await put.text());
+      const img = await getImage(uploaded);
+      assert.deepEqual([img.status, img.size, img.checksum, img.os_hash_algo, img.os_hash_value], ['active', data.length, md5, 'sha512', sha512]);
+      assert.equal((await stat(join(imagesDir, uploaded))).size, data.length, 'the data is a file in the store on the claim');
+
+      // interoperable import: PUT /stage (staging store, on the claim), then glance-direct
+      const staged = await createImage('k8s-import');
+      const stage = await fetch(`${base}/v2/images/${staged}/stage`, { method: 'PUT', headers: { ...h, 'content-type': 'application/octet-stream' }, body: data });
+      assert.equal(stage.status, 204, await stage.text());
+      assert.ok((await readdir(stagingDir)).some((f) => f.startsWith(staged)), `staged data in ${stagingDir}`);
+      const imp = await fetch(`${base}/v2/images/${staged}/import`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ method: { name: 'glance-direct' } }) });
+      assert.equal(imp.status, 202, await imp.text());
+      const t0 = performance.now();
+      let imported = await getImage(staged);
+      while (imported.status !== 'active' && performance.now() - t0 < 30_000) {
+        await new Promise((r) => setTimeout(r, 200));
+        imported = await getImage(staged);
+      }
+      assert.deepEqual([imported.status, imported.checksum, imported.os_hash_value], ['active', md5, sha512], 'glance-direct import finished');
+      assert.ok(existsSync(join(imagesDir, staged)), 'imported into the store on the claim');
+      t.diagnostic(`upload and glance-direct import of ${data.length} bytes: active, md5 and sha512 match; files under ${claim.mountPath}`);
+
+      const grace = (spec.terminationGracePeriodSeconds ?? 30) * 1000;
+      api.child.kill('SIGTERM');
+      const killer = setTimeout(() => api.child.kill('SIGKILL'), grace);
+      const exit = await api.exited;
+      clearTimeout(killer);
+      assert.deepEqual([exit.code, exit.signal], [0, null], `SIGTERM: exit 0 within the grace period:\n${exit.output}`);
+
+      // Recreate: a new pod on the same claim serves the same image
+      const q = await processFor(deployment, c, { ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
+      api = start(q.argv, q.env, q.cwd);
+      await probeUntilOk(readinessProbe, hostPort, 'image-api readiness after restart', api);
+      const download = await fetch(`${base}/v2/images/${uploaded}/file`, { headers: h });
+      assert.equal(download.status, 200);
+      const got = Buffer.from(await download.arrayBuffer());
+      assert.equal(createHash('md5').update(got).digest('hex'), md5, 'downloaded after the restart, byte for byte');
+      assert.equal(download.headers.get('content-md5'), md5);
+      t.diagnostic(`after a restart on the same claim: ${got.length} bytes downloaded, md5 matches`);
+      api.child.kill('SIGTERM');
+      const second = await api.exited;
+      assert.equal(second.code, 0, `SIGTERM after the restart:\n${second.output}`);
+    } finally {
+      if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
     }
   });
 
