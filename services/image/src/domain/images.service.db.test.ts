@@ -227,6 +227,12 @@ for (const engine of testEngines()) {
       await rejects(() => patch(member, img.id, [{ op: 'replace', path: '/visibility', value: 'public' }]), 'forbidden', 'image.policy');
       assert.equal((await patch(member, img.id, [{ op: 'replace', path: '/visibility', value: 'community' }])).visibility, 'community');
       assert.equal((await patch(admin, img.id, [{ op: 'replace', path: '/visibility', value: 'public' }])).visibility, 'public');
+      // each op to public is checked: on an image already public, and when a later op undoes it
+      await rejects(() => patch(member, img.id, [{ op: 'replace', path: '/visibility', value: 'public' }]), 'forbidden', 'image.policy');
+      const flip = await create(member, { visibility: 'private' });
+      await rejects(() => patch(member, flip.id, [{ op: 'replace', path: '/visibility', value: 'public' }, { op: 'replace', path: '/visibility', value: 'private' }]), 'forbidden', 'image.policy');
+      await rejects(() => patch(other, flip.id, [{ op: 'replace', path: '/visibility', value: 'community' }]), 'not_found', 'image.not_found');
+      assert.equal((await patch(member, flip.id, [{ op: 'replace', path: '/visibility', value: 'community' }, { op: 'replace', path: '/visibility', value: 'shared' }])).visibility, 'shared');
 
       // formats change while queued (and importing), never once the image has data
       clock.set(T0 + 20_000);

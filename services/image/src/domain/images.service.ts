@@ -199,10 +199,6 @@ export class ImagesService {
     const before = await this.getImageOrThrow(ctx, id);
     const image: Image = { ...before, properties: { ...before.properties }, tags: [...before.tags] };
     for (const c of changes) this.apply(ctx, image, c);
-    if (image.visibility !== before.visibility) {
-      if (image.visibility === 'public') this.d.authz.enforce('publicize_image', ctx, image);
-      if (image.visibility === 'community') this.d.authz.enforce('communitize_image', ctx, image);
-    }
     this.checkQuota('properties', Object.keys(image.properties).length, this.d.config.imagePropertyQuota);
     this.checkQuota('tags', image.tags.length, this.d.config.imageTagQuota);
 
@@ -245,6 +241,10 @@ export class ImagesService {
       delete image.properties[root];
       return;
     }
+    // COMPAT(glance ImageAPIPolicy.update_property): each add/replace of /visibility to public or
+    // community checks its rule on the image as the earlier operations left it, changed or not
+    if (root === 'visibility' && c.value === 'public') this.d.authz.enforce('publicize_image', ctx, image);
+    if (root === 'visibility' && c.value === 'community') this.d.authz.enforce('communitize_image', ctx, image);
     if (c.op === 'add' && c.draft === 4 && (core !== undefined || root in image.properties)) throw Conflict(`Property ${root} already present.`, 'image.property_present');
     if (core) {
       if (root === 'owner' && !this.isAdmin(ctx)) throw Forbidden("Access was denied to this resource.", 'image.owner_not_admin');
