@@ -11,6 +11,7 @@ import { bootstrapInputOf, identityUrl, imageUrl, loadAltoConfig, type ConfigSou
 import { Manager, addIdentityApi, addImageApi, makeLogger, openBus } from '../components.js';
 import { imageMigrations } from '@alto/image';
 import { registerService } from '../register.js';
+import { imageRegistration } from './register.js';
 import { serviceUserPassword } from '../client-config.js';
 import { progress } from '../progress.js';
 import { CLOUD_NAME, readSavedPassword, writeClientConfig } from '../client-config.js';
@@ -64,19 +65,7 @@ export async function up(opts: UpOptions): Promise<void> {
   await p.step('identity and image APIs', () => manager.start(), () => `${url}/v3, ${imageUrl(config)}`);
   await p.step(
     'image service registration',
-    () =>
-      registerService(
-        { authUrl: `${url}/v3`, username: input.adminUsername, password },
-        {
-          type: 'image',
-          name: 'glance',
-          description: 'Glance Image Service',
-          url: imageUrl(config),
-          regionId: input.regionId,
-          user: { name: config.image.keystone_authtoken.username!, password: config.image.keystone_authtoken.password! },
-          serviceProjectName: input.serviceProjectName,
-        },
-      ),
+    () => registerService({ authUrl: `${url}/v3`, username: input.adminUsername, password }, imageRegistration(config)),
     (done) => (done.length ? done.join(', ') : 'up to date'),
   );
   exitOnSignals(manager, log);
