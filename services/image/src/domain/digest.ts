@@ -1,6 +1,7 @@
 // Hashes and inspects image data while it streams to a store: md5 (Glance's checksum), sha512
 // (os_hash_value), byte count and the format inspector's view, without holding the data.
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
@@ -16,8 +17,10 @@ export interface DigestResult {
 }
 
 // md5 and sha512 one after the other on the event loop run at about 400 MB/s on one core,
-// slower than the disk, and stall every other request meanwhile. Each runs in its own worker
-// thread instead; the data reaches both through one copy into a ring of shared memory per
+// slower than the disk, and stall every other request meanwhile. They run in worker threads
+// instead: one per algorithm where there are cores to spare, else one doing both (each thread
+// costs about 16 MiB, and two hash threads beside the event loop would only take turns on
+// two cores). The data reaches the threads through one copy into a ring of shared memory per
 // upload, whose size bounds the bytes in flight, so a slow hash holds the upload back
 // (backpressure) rather than letting memory grow.
 const ALGORITHMS = ['md5', 'sha512'] as const;
@@ -40,17 +43,17 @@ type ToWorker =
   | { op: 'end'; id: number }
   | { op: 'drop'; id: number };
 
-type FromWorker = { id: number; hashed: number } | { id: number; hex: string } | { id: number; error: string };
+type FromWorker = { id: number; hashed: number } | { id: number; hex: Partial<Record<Algorithm, string>> } | { id: number; error: string };
 
 // ---- the worker side (this same module, started with workerData.role)
 
-function runWorker(algorithm: Algorithm): void {
+function runWorker(algorithms: Algorithm[]): void {
   const port = parentPort!;
-  const streams = new Map<number, { hash: ReturnType<typeof createHash>; ring: Uint8Array; at: number }>();
+  const streams = new Map<number, { hashes: ReturnType<typeof createHash>[]; ring: Uint8Array; at: number }>();
   port.on('message', (m: ToWorker) => {
     try {
       if (m.op === 'open') {
-        streams.set(m.id, { hash: createHash(algorithm), ring: new Uint8Array(m.ring), at: 0 });
+        streams.set(m.id, { hashes: algorithms.map((a) => createHash(a)), ring: new Uint8Array(m.ring), at: 0 });
         return;
       }
       if (m.op === 'drop') {
@@ -64,14 +67,15 @@ function runWorker(algorithm: Algorithm): void {
         while (s.at < m.to) {
           const start = s.at % size;
           const n = Math.min(m.to - s.at, size - start);
-          s.hash.update(s.ring.subarray(start, start + n));
+          const view = s.ring.subarray(start, start + n);
+          for (const h of s.hashes) h.update(view);
           s.at += n;
         }
         port.postMessage({ id: m.id, hashed: s.at } satisfies FromWorker);
         return;
       }
       streams.delete(m.id);
-      port.postMessage({ id: m.id, hex: s.hash.digest('hex') } satisfies FromWorker);
+      port.postMessage({ id: m.id, hex: Object.fromEntries(algorithms.map((a, i) => [a, s.hashes[i]!.digest('hex')])) } satisfies FromWorker);
     } catch (err) {
       streams.delete(m.id);
       port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
@@ -79,14 +83,16 @@ function runWorker(algorithm: Algorithm): void {
   });
 }
 
-const role = isMainThread ? undefined : (workerData as { role?: unknown; algorithm?: unknown } | null);
-if (role?.role === WORKER_ROLE && (ALGORITHMS as readonly unknown[]).includes(role.algorithm)) runWorker(role.algorithm as Algorithm);
+const role = isMainThread ? undefined : (workerData as { role?: unknown; algorithms?: unknown } | null);
+if (role?.role === WORKER_ROLE && Array.isArray(role.algorithms) && role.algorithms.every((a) => (ALGORITHMS as readonly unknown[]).includes(a))) {
+  runWorker(role.algorithms as Algorithm[]);
+}
 
 // ---- the pool on the data path's side: one worker per algorithm, shared by every upload
 
 interface StreamListener {
   hashed(worker: number, upTo: number): void;
-  done(worker: number, hex: string): void;
+  done(hex: Partial<Record<Algorithm, string>>): void;
   failed(err: Error): void;
 }
 
@@ -96,18 +102,20 @@ class HashWorkers {
   private nextId = 1;
   private broken = false;
 
-  constructor() {
-    this.workers = ALGORITHMS.map((algorithm, index) => {
-      const w = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, algorithm }, stdout: false, stderr: false });
+  constructor(threads: number) {
+    const layout: Algorithm[][] = threads >= 2 ? ALGORITHMS.map((a) => [a]) : [[...ALGORITHMS]];
+    this.workers = layout.map((algorithms, index) => {
+      const w = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, algorithms }, stdout: false, stderr: false });
+      const name = `${algorithms.join('+')} worker`;
       w.on('message', (m: FromWorker) => {
         const s = this.streams.get(m.id);
         if (!s) return;
         if ('hashed' in m) s.hashed(index, m.hashed);
-        else if ('hex' in m) s.done(index, m.hex);
-        else this.fail(new Error(`${algorithm} worker: ${m.error}`));
+        else if ('hex' in m) s.done(m.hex);
+        else this.fail(new Error(`${name}: ${m.error}`));
       });
       w.on('error', (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
-      w.on('exit', (code) => this.fail(new Error(`${algorithm} worker exited with code ${code}`)));
+      w.on('exit', (code) => this.fail(new Error(`${name} exited with code ${code}`)));
       // idle workers must not keep the process alive; open() refs them while data flows
       w.unref();
       return w;
@@ -123,12 +131,19 @@ class HashWorkers {
   }
 
   send(m: ToWorker): void {
+    if (this.broken) return;
     for (const w of this.workers) w.postMessage(m);
   }
 
   close(id: number): void {
-    if (!this.streams.delete(id)) return;
-    if (this.streams.size === 0) for (const w of this.workers) w.unref();
+    if (!this.streams.delete(id) || this.streams.size > 0) return;
+    // replaced (setDigestThreads) while this upload ran: nobody will use these threads again
+    if (pool !== this) this.terminate();
+    else for (const w of this.workers) w.unref();
+  }
+
+  get idle(): boolean {
+    return this.streams.size === 0;
   }
 
   private fail(err: Error): void {
@@ -136,14 +151,30 @@ class HashWorkers {
     this.broken = true;
     // the next upload starts new workers
     if (pool === this) pool = undefined;
-    for (const w of this.workers) void w.terminate();
+    this.terminate();
     const listeners = [...this.streams.values()];
     this.streams.clear();
     for (const l of listeners) l.failed(err);
   }
+
+  terminate(): void {
+    this.broken = true;
+    for (const w of this.workers) void w.terminate();
+  }
 }
 
 let pool: HashWorkers | undefined;
+let threads = availableParallelism() > 2 ? 2 : 1;
+
+/**
+ * How many hash threads the next uploads use: 2 (one per algorithm) or 1 (both in one). The
+ * default follows the cores; tests and benchmarks set it to try both. Idle threads are let go.
+ */
+export function setDigestThreads(count: 1 | 2): void {
+  threads = count;
+  if (pool?.idle) pool.terminate();
+  pool = undefined;
+}
 
 // ---- the digest
 
@@ -156,8 +187,9 @@ export class DataDigest {
   private posted = 0;
   private workers: HashWorkers | undefined;
   private id = 0;
-  private readonly hashed = ALGORITHMS.map(() => 0);
-  private readonly hex: (string | undefined)[] = ALGORITHMS.map(() => undefined);
+  /** Stream position each worker has hashed up to. */
+  private hashed: number[] = [];
+  private readonly hex: Partial<Record<Algorithm, string>> = {};
   private failure: Error | undefined;
   /** Wakes the data path when a worker made progress, finished, or failed. */
   private wake: (() => void) | undefined;
@@ -221,14 +253,15 @@ export class DataDigest {
   private post(): void {
     if (this.copied === this.posted) return;
     if (!this.workers) {
-      this.workers = pool ??= new HashWorkers();
+      this.workers = pool ??= new HashWorkers(threads);
+      this.hashed = this.workers.workers.map(() => 0);
       this.id = this.workers.open(this.ring!.buffer, {
         hashed: (w, upTo) => {
           this.hashed[w] = upTo;
           this.wakeUp();
         },
-        done: (w, hex) => {
-          this.hex[w] = hex;
+        done: (hex) => {
+          Object.assign(this.hex, hex);
           this.wakeUp();
         },
         failed: (err) => {
@@ -265,9 +298,8 @@ export class DataDigest {
     }
     this.post();
     this.workers.send({ op: 'end', id: this.id });
-    while (this.hex.some((h) => h === undefined)) await this.progress();
+    while (this.hex.md5 === undefined || this.hex.sha512 === undefined) await this.progress();
     this.workers.close(this.id);
-    const [md5, sha512] = this.hex as [string, string];
-    this.sums = { size: this.size, md5, sha512 };
+    this.sums = { size: this.size, md5: this.hex.md5, sha512: this.hex.sha512 };
   }
 }
