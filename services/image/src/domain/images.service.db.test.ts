@@ -4,61 +4,27 @@
 // markers, delete, deactivate/reactivate and tags.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AltoError, ForbiddenError, manualClock, policyCredentials, type ErrorKind, type RequestContext } from '@alto/kernel';
-import { migrateToLatest, type Database } from '@alto/db';
-import { scratchDatabase, testEngines, type ScratchDatabase } from '@alto/db/testing';
-import { Enforcer } from '@alto/policy';
-import { createLogger } from '@alto/runtime';
-import { imagePolicies } from '../policies.js';
+import { AltoError, type ErrorKind, type RequestContext } from '@alto/kernel';
+import { testEngines } from '@alto/db/testing';
 import { CONTAINER_FORMATS, DISK_FORMATS } from '../config.js';
-import { legacyLimits } from '../keystone-limits.js';
-import { FilesystemStore } from '../drivers/filesystem-store.js';
-import { imageMigrations } from '../store/migrations/index.js';
-import type { ImageDB } from '../store/schema.js';
 import { selectImage, updateImageRow } from '../store/image.repo.js';
 import { insertMember } from '../store/member.repo.js';
 import { buildSchemas, schemaValidator, type ImageFrame } from '../api/common.js';
 import { parsePatch } from '../api/images.js';
-import type { Authorizer, ImageCoreDeps, ProjectLimits } from './deps.js';
-import { ImageNotFound } from './errors.js';
-import { ImagesService, imageTarget, type NewImage } from './images.service.js';
+import { projectContext as ctx, startTestCore, type TestCore } from '../testing/core-deps.js';
+import type { ProjectLimits } from './deps.js';
+import { ImagesService, type NewImage } from './images.service.js';
 import type { Image, ImageStatus } from './models.js';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0, 0);
 const PROPERTY_QUOTA = 4;
 const TAG_QUOTA = 3;
 
-const ctx = (projectId: string, roles: string[]): RequestContext => ({ requestId: 'req-test', projectId, userId: `u-${projectId}-${roles[0]}`, roles, serviceRoles: [], isAdminProject: false });
 const member = ctx('p1', ['member', 'reader']);
 const reader = ctx('p1', ['reader']);
 const other = ctx('p2', ['member', 'reader']);
 const admin = ctx('p-adm', ['admin', 'member', 'reader']);
-
-/** Glance's ImageAPIPolicy as plugin.ts builds it: a denial on an image the caller cannot get reads as 404. */
-function authorizer(enforcer: Enforcer): Authorizer {
-  const targetOf = (c: RequestContext, t: Image | Record<string, unknown>) => ('createdAt' in t && 'locations' in t ? imageTarget(c, t as Image) : t);
-  const allowed = (rule: string, c: RequestContext, target: Record<string, unknown>) => {
-    try {
-      enforcer.enforce(rule, target, policyCredentials(c));
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  return {
-    check: (rule, c, t) => allowed(rule, c, targetOf(c, t)),
-    enforce: (rule, c, t) => {
-      const target = targetOf(c, t);
-      if (allowed(rule, c, target)) return;
-      if (typeof target.image_id === 'string' && !allowed('get_image', c, target)) throw ImageNotFound(target.image_id);
-      throw new ForbiddenError(`You are not authorized to complete ${rule} action.`, 'image.policy');
-    },
-  };
-}
 
 /** Rejects with a domain error of this kind (hence HTTP status) and code. */
 async function rejects(p: Promise<unknown> | (() => unknown), kind: ErrorKind, code: string, what?: string): Promise<void> {
@@ -74,64 +40,29 @@ async function rejects(p: Promise<unknown> | (() => unknown), kind: ErrorKind, c
 
 for (const engine of testEngines()) {
   describe(`images service on ${engine.dialect}`, { skip: engine.unavailable }, () => {
-    let scratch: ScratchDatabase;
-    let database: Database<ImageDB>;
-    let dir: string;
-    const clock = manualClock(T0);
-    let deps: ImageCoreDeps;
+    let core: TestCore;
     let svc: ImagesService;
     const frame = { validate: schemaValidator(buildSchemas(DISK_FORMATS, CONTAINER_FORMATS)) } as Pick<ImageFrame, 'validate'> as ImageFrame;
-
     before(async () => {
-      scratch = await scratchDatabase(engine.dialect);
-      database = scratch.open<ImageDB>();
-      await migrateToLatest(database, imageMigrations);
-      dir = mkdtempSync(join(tmpdir(), 'alto-img-svc-'));
-      const store = new FilesystemStore({ id: 'file1', datadir: join(dir, 'file1'), chunkSize: 65536 });
-      const staging = new FilesystemStore({ id: 'staging', datadir: join(dir, 'staging'), chunkSize: 65536 });
-      deps = {
-        db: database.db,
-        clock,
-        log: createLogger({ level: 'silent' }),
-        stores: { defaultId: 'file1', byId: new Map([['file1', store]]), staging, multiStore: false, descriptions: new Map() },
-        limits: legacyLimits({}),
-        authz: authorizer(new Enforcer(imagePolicies, { enforceScope: true, enforceNewDefaults: true })),
-        config: {
-          imageSizeCap: 1 << 30,
-          imageMemberQuota: 128,
-          imagePropertyQuota: PROPERTY_QUOTA,
-          imageTagQuota: TAG_QUOTA,
-          diskFormats: DISK_FORMATS,
-          containerFormats: CONTAINER_FORMATS,
-          enabledImportMethods: ['glance-direct'],
-          uploadLeaseMs: 60_000,
-          requireImageFormatMatch: false,
-        },
-        instanceId: 'test-instance',
-        embedded: engine.dialect === 'sqlite',
-      };
-      svc = new ImagesService(deps);
+      core = await startTestCore(engine.dialect, { startMs: T0, config: { imagePropertyQuota: PROPERTY_QUOTA, imageTagQuota: TAG_QUOTA } });
+      svc = new ImagesService(core.deps);
     });
-    after(async () => {
-      await database?.close();
-      await scratch?.drop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => core?.close());
 
     const create = (c: RequestContext, over: Partial<NewImage> = {}) => svc.create(c, { properties: {}, ...over });
     /** The PATCH route's steps: parse (read-only and reserved keys, schema), modify_image on the image, the service. */
     const patch = async (c: RequestContext, id: string, ops: unknown[], draft: 4 | 10 = 10) => {
       const changes = parsePatch(frame, ops, draft);
-      deps.authz.enforce('modify_image', c, await svc.getImageOrThrow(c, id));
+      core.deps.authz.enforce('modify_image', c, await svc.getImageOrThrow(c, id));
       return svc.update(c, id, changes);
     };
-    const setStatus = async (id: string, status: ImageStatus) => assert.equal(await updateImageRow(database.db, id, { status }), 1);
+    const setStatus = async (id: string, status: ImageStatus) => assert.equal(await updateImageRow(core.database.db, id, { status }), 1);
 
     test('create: owner and visibility rules, whole-second times, quotas, ids never reused', async () => {
-      clock.set(T0 + 1_234);
+      core.clock.set(T0 + 1_234);
       const img = await create(member, { name: 'mine', tags: ['t', 't'], properties: { k: 'v' } });
       assert.deepEqual([img.owner, img.visibility, img.status, img.tags, img.createdAt.getTime()], ['p1', 'shared', 'queued', ['t'], T0 + 1_000]);
-      const stored = (await selectImage(database.db, img.id))!;
+      const stored = (await selectImage(core.database.db, img.id))!;
       assert.deepEqual({ ...stored }, { ...img });
 
       await rejects(create(member, { owner: 'p2' }), 'forbidden', 'image.foreign_owner');
@@ -156,7 +87,7 @@ for (const engine of testEngines()) {
       await rejects(create(other, { id }), 'conflict', 'image.duplicate');
 
       // image_count_total counts the owner's live images only
-      const limited = new ImagesService({ ...deps, limits: { limitsOf: async (p): Promise<ProjectLimits> => (p === 'p-lim' ? { imageCountTotal: 2 } : {}) } });
+      const limited = new ImagesService({ ...core.deps, limits: { limitsOf: async (p): Promise<ProjectLimits> => (p === 'p-lim' ? { imageCountTotal: 2 } : {}) } });
       const lim = ctx('p-lim', ['member', 'reader']);
       const first = await limited.create(lim, { properties: {} });
       await limited.create(lim, { properties: {} });
@@ -178,7 +109,7 @@ for (const engine of testEngines()) {
       }
       // a refused op later in the patch refuses the whole patch
       await rejects(() => patch(member, img.id, [{ op: 'replace', path: '/name', value: 'never' }, { op: 'replace', path: '/status', value: 'active' }]), 'forbidden', 'image.read_only');
-      const now = (await selectImage(database.db, img.id))!;
+      const now = (await selectImage(core.database.db, img.id))!;
       assert.deepEqual([now.name, now.status, now.properties], ['ro', 'queued', { k: 'v' }]);
       // who may patch at all is modify_image: a reader of the project 403, another project 404
       await rejects(() => patch(reader, img.id, [{ op: 'replace', path: '/name', value: 'x' }]), 'forbidden', 'image.policy');
@@ -205,7 +136,7 @@ for (const engine of testEngines()) {
       await rejects(() => patch(member, img.id, [{ op: 'remove', path: '/tags' }]), 'forbidden', 'image.forbidden');
       // all or nothing: the name change before the failing op is not kept
       await rejects(() => patch(member, img.id, [{ op: 'replace', path: '/name', value: 'never' }, { op: 'remove', path: '/nothere' }]), 'conflict', 'image.no_property');
-      got = (await selectImage(database.db, img.id))!;
+      got = (await selectImage(core.database.db, img.id))!;
       assert.deepEqual([got.name, got.properties, got.tags], ['added', { color: 'red', flavor: 'vanilla' }, ['x']]);
 
       got = await patch(member, img.id, [{ op: 'remove', path: '/flavor' }, { op: 'replace', path: '/tags', value: ['b', 'a', 'b'] }, { op: 'replace', path: '/min_ram', value: 512 }]);
@@ -216,7 +147,7 @@ for (const engine of testEngines()) {
     });
 
     test('patch: owner only by admin, formats only before the data, visibility by policy, quotas 413', async () => {
-      clock.set(T0 + 10_000);
+      core.clock.set(T0 + 10_000);
       const img = await create(member, { name: 'own', diskFormat: 'raw', containerFormat: 'bare', visibility: 'private' });
       await rejects(() => patch(member, img.id, [{ op: 'replace', path: '/owner', value: 'p2' }]), 'forbidden', 'image.owner_not_admin');
       await rejects(() => patch(member, img.id, [{ op: 'add', path: '/owner', value: 'p2' }]), 'forbidden', 'image.owner_not_admin');
@@ -235,7 +166,7 @@ for (const engine of testEngines()) {
       assert.equal((await patch(member, flip.id, [{ op: 'replace', path: '/visibility', value: 'community' }, { op: 'replace', path: '/visibility', value: 'shared' }])).visibility, 'shared');
 
       // formats change while queued (and importing), never once the image has data
-      clock.set(T0 + 20_000);
+      core.clock.set(T0 + 20_000);
       let got = await patch(member, img.id, [{ op: 'replace', path: '/disk_format', value: 'qcow2' }, { op: 'replace', path: '/container_format', value: 'ovf' }]);
       assert.deepEqual([got.diskFormat, got.containerFormat, got.updatedAt.getTime()], ['qcow2', 'ovf', T0 + 20_000]);
       await setStatus(img.id, 'importing');
@@ -265,8 +196,8 @@ for (const engine of testEngines()) {
       assert.deepEqual((await patch(member, q.id, [{ op: 'remove', path: '/a' }, { op: 'add', path: '/e', value: '5' }])).properties, { b: '2', c: '3', d: '4', e: '5' });
       await rejects(() => patch(member, q.id, [{ op: 'replace', path: '/tags', value: ['1', '2', '3', '4'] }]), 'payload_too_large', 'image.too_large');
       assert.deepEqual((await patch(member, q.id, [{ op: 'replace', path: '/tags', value: ['1', '2', '3', '3', '2'] }])).tags.sort(), ['1', '2', '3']);
-      const after = (await selectImage(database.db, q.id))!;
-      assert.deepEqual([after.name, Object.keys(after.properties).sort(), after.tags], [null, ['b', 'c', 'd', 'e'], ['1', '2', '3']]);
+      const left = (await selectImage(core.database.db, q.id))!;
+      assert.deepEqual([left.name, Object.keys(left.properties).sort(), left.tags], [null, ['b', 'c', 'd', 'e'], ['1', '2', '3']]);
     });
 
     test('list: admin from context_is_admin, markers that are unknown or not visible', async () => {
@@ -286,11 +217,17 @@ for (const engine of testEngines()) {
       assert.deepEqual(ids(await svc.list(admin, { ...params, visibility: 'all', marker: first[0]! })), [mine.id, theirs.id, community.id].sort().slice(1));
     });
 
+    test('concurrent tag adds on one image all land, once each', async () => {
+      const img = await create(member, {});
+      await Promise.all(['x', 'y', 'x', 'y', 'x'].map((t) => svc.addTag(member, img.id, t)));
+      assert.deepEqual((await svc.getImageOrThrow(member, img.id)).tags, ['x', 'y']);
+    });
+
     test('show, delete, deactivate/reactivate and tags', async () => {
       const img = await create(member, { visibility: 'shared', protected: true, tags: ['a'] });
       // shared: the owner and every member, whatever its status; nobody else
       await rejects(svc.getImageOrThrow(other, img.id), 'not_found', 'image.not_found');
-      await insertMember(database.db, { imageId: img.id, memberId: 'p2', status: 'rejected', createdAt: new Date(T0), updatedAt: new Date(T0) });
+      await insertMember(core.database.db, { imageId: img.id, memberId: 'p2', status: 'rejected', createdAt: new Date(T0), updatedAt: new Date(T0) });
       assert.equal((await svc.getImageOrThrow(other, img.id)).id, img.id);
       assert.equal((await svc.getImageOrThrow(admin, img.id)).id, img.id);
 
@@ -303,7 +240,7 @@ for (const engine of testEngines()) {
       await svc.reactivate(member, img.id);
       assert.equal((await svc.getImageOrThrow(member, img.id)).status, 'active');
 
-      clock.set(T0 + 60_000);
+      core.clock.set(T0 + 60_000);
       await svc.addTag(member, img.id, 'b');
       await svc.addTag(member, img.id, 'c');
       await rejects(svc.addTag(member, img.id, 'd'), 'payload_too_large', 'image.too_large');

@@ -298,9 +298,11 @@ export class ImagesService {
     const image = await this.getImageOrThrow(ctx, id);
     if (image.tags.includes(tag)) return;
     this.checkQuota('tags', (await countTags(this.d.db, id)) + 1, this.d.config.imageTagQuota);
+    // the image row first: its lock queues concurrent adds, so the second sees the first's tag
+    // (no duplicate key) and MariaDB does not deadlock on the foreign key's shared lock
     await this.d.db.transaction().execute(async (trx) => {
-      await addTag(trx, id, tag);
       await updateImageRow(trx, id, { updated_at: this.now().getTime() });
+      await addTag(trx, id, tag);
     });
   }
 

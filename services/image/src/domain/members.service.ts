@@ -46,9 +46,11 @@ export class MembersService {
     const now = this.now();
     const member: ImageMember = { imageId: image.id, memberId, status: 'pending', createdAt: now, updatedAt: now };
     try {
+      // the image row first: its lock queues concurrent adds (MariaDB deadlocks when two
+      // transactions hold the foreign key's shared lock on it and both want to update it)
       await this.d.db.transaction().execute(async (trx) => {
-        await insertMember(trx, member);
         await updateImageRow(trx, image.id, { updated_at: now.getTime() });
+        await insertMember(trx, member);
       });
     } catch (err) {
       if (await selectMember(this.d.db, image.id, memberId)) throw Conflict(`Member ${memberId} is duplicated for image ${image.id}`, 'image.member_duplicate');

@@ -17,6 +17,7 @@ import {
   selectImage,
   selectImageRowAnyState,
   selectPendingDeletes,
+  selectStaleHolds,
   softDeleteImage,
   updateImageRow,
   usageOf,
@@ -389,6 +390,27 @@ for (const engine of testEngines()) {
       assert.equal(await updateImageRow(db, randomUUID(), { name: 'x' }), 0);
       assert.equal(await softDeleteImage(db, img.id, 9), 1);
       assert.equal(await updateImageRow(db, img.id, { name: 'x' }), 0);
+    });
+
+    test('stale holds: lapsed leases, and with an owner given, every hold of another process', async () => {
+      const db = database.db;
+      const hold = async (owner: string, until: number) => {
+        const img = image({ tags: ['hold'], owner: 'p-hold', status: 'saving', uploadId: randomUUID(), uploadOwner: owner, uploadLeaseUntil: until });
+        await insertImage(db, img);
+        return img.id;
+      };
+      const lapsedMine = await hold('me', 999);
+      const liveMine = await hold('me', 2_000);
+      const liveOther = await hold('dead-process', 2_000);
+      const lapsedOther = await hold('dead-process', 500);
+      await insertImage(db, image({ tags: ['hold'], owner: 'p-hold', status: 'active' }));
+      const deleted = await hold('dead-process', 1);
+      await softDeleteImage(db, deleted, 1);
+      const stale = async (notOwner?: string) => (await selectStaleHolds(db, 1_000, notOwner)).filter((r) => r.owner === 'p-hold').map((r) => r.id).sort();
+      assert.deepEqual(await stale(), [lapsedMine, lapsedOther].sort());
+      assert.deepEqual(await stale('me'), [lapsedMine, liveOther, lapsedOther].sort());
+      assert.ok(!(await stale('someone-else')).includes(deleted));
+      assert.ok((await stale('someone-else')).includes(liveMine));
     });
 
     test('soft delete keeps the row and the id, marks the data for deletion, drops the members', async () => {
