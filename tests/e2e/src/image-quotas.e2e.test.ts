@@ -19,7 +19,6 @@ interface Reply {
 describe('image quotas, web-download, ranges', { skip: HAVE_OPENSTACK ? false : 'the openstack CLI is not installed' }, () => {
   let cloud: Cloud;
   let token = '';
-  let projectId = '';
 
   const call = async (method: string, path: string, opts: { body?: unknown; data?: Buffer; headers?: Record<string, string> } = {}): Promise<Reply> => {
     const headers: Record<string, string> = { 'x-auth-token': token, accept: 'application/json', ...opts.headers };
@@ -47,7 +46,7 @@ describe('image quotas, web-download, ranges', { skip: HAVE_OPENSTACK ? false : 
     cloud = await startCloud('embedded');
     const env = cloud.osEnv;
     // a project with tight limits, and its member
-    projectId = openstackJson<{ id: string }>(env, ['project', 'create', 'quota-project', '-f', 'json']).id;
+    openstackJson<{ id: string }>(env, ['project', 'create', 'quota-project', '-f', 'json']);
     openstack(env, ['user', 'create', 'quota-user', '--password', 'pw-quota', '-f', 'json']);
     openstack(env, ['role', 'add', '--project', 'quota-project', '--user', 'quota-user', 'member']);
     for (const [resource, limit] of [

@@ -113,8 +113,8 @@ export function parsePatch(frame: ImageFrame, body: unknown, draft: 4 | 10 = 10)
     const depth = root === 'locations' ? (op === 'replace' ? 1 : 2) : 1;
     if (path.length !== depth) throw BadRequest(`Invalid JSON pointer for this resource: '/${path.join('/')}'`);
     const change: Change = { op: op as Change['op'], path, draft };
-    if (op !== 'remove') {
-      if (!('value' in r)) throw BadRequest(`Operation "${op}" requires a member named "value".`);
+    if (change.op !== 'remove') {
+      if (!('value' in r)) throw BadRequest(`Operation "${change.op}" requires a member named "value".`);
       change.value = r.value;
     }
     if (READ_ONLY.includes(root)) throw ReadOnly(root);
