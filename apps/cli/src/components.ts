@@ -87,10 +87,10 @@ export function buildStores(config: AltoConfig): StoreSet {
   const backends = Object.entries(img.default.enabled_backends);
   for (const [id, b] of backends) {
     if (!STORE_DRIVERS.includes(b.type)) throw new ValidationError(`image store "${id}" has unknown type "${String(b.type)}"; known: ${STORE_DRIVERS.join(', ')}`, 'cli.unknown_store_driver');
-    byId.set(id, new FilesystemStore({ id, datadir: b.filesystem_store_datadir, chunkSize: b.filesystem_store_chunk_size ?? 65536 }));
+    byId.set(id, new FilesystemStore({ id, datadir: b.filesystem_store_datadir, chunkSize: b.filesystem_store_chunk_size ?? 1048576 }));
     descriptions.set(id, b.description);
   }
-  if (!backends.length) byId.set('file', new FilesystemStore({ id: 'file', datadir: img.glance_store.filesystem_store_datadir, chunkSize: 65536 }));
+  if (!backends.length) byId.set('file', new FilesystemStore({ id: 'file', datadir: img.glance_store.filesystem_store_datadir, chunkSize: img.glance_store.filesystem_store_chunk_size }));
   const defaultId = img.glance_store.default_backend ?? [...byId.keys()][0]!;
   if (!byId.has(defaultId)) throw new ValidationError(`glance_store.default_backend "${defaultId}" is not one of enabled_backends: ${[...byId.keys()].join(', ')}`, 'cli.unknown_default_store');
   const staging = new FilesystemStore({ id: 'os_glance_staging_store', datadir: img.os_glance_staging_store.filesystem_store_datadir, chunkSize: 65536 });

@@ -95,9 +95,18 @@ export function remoteTokenValidator(service: PasswordAuth, clock: Clock) {
   };
   return {
     async validate(token: string) {
-      const { token: t } = await validateToken(service.authUrl, await serviceToken(), token).catch((err: unknown) => {
-        throw new UnauthorizedError(undefined, 'auth.remote_validation_failed', { cause: err });
-      });
+      const check = async () => validateToken(service.authUrl, await serviceToken(), token);
+      const { token: t } = await check()
+        .catch(async (err: unknown) => {
+          // 401 is about our own token (revoked: password changed, user disabled...): get a new
+          // one and ask once more, as keystonemiddleware does; 404 is about the caller's token
+          if ((err as { details?: { status?: number } }).details?.status !== 401) throw err;
+          own = undefined;
+          return check();
+        })
+        .catch((err: unknown) => {
+          throw new UnauthorizedError(undefined, 'auth.remote_validation_failed', { cause: err });
+        });
       return contextOfToken(token, t);
     },
   };

@@ -14,7 +14,7 @@ const FileStore = Type.Object(
     filesystem_store_datadir: Type.String(),
     /** Shown to users by GET /v2/info/stores. */
     description: Type.Optional(Type.String()),
-    /** Bytes per read when serving data (glance_store's filesystem_store_chunk_size; 64 KiB when unset). */
+    /** Bytes per read when serving data (glance_store's filesystem_store_chunk_size; 1 MiB when unset). */
     filesystem_store_chunk_size: Type.Optional(Type.Integer({ minimum: 4096 })),
   },
   { additionalProperties: false },
@@ -76,6 +76,11 @@ export const ImageSection = Type.Object(
         default_backend: Type.Optional(Type.String()),
         /** The single store's directory when enabled_backends is empty. */
         filesystem_store_datadir: Type.String({ default: '${data_dir}/images' }),
+        /**
+         * Bytes per read when serving the single store's data (glance_store's option; its 64 KiB
+         * default costs this server 2-4 CPU s per GiB served, 1 MiB about 1).
+         */
+        filesystem_store_chunk_size: Type.Integer({ minimum: 4096, default: 1048576 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -21,6 +21,7 @@ import { ImageDataService } from './domain/image-data.service.js';
 import { MembersService } from './domain/members.service.js';
 import { ImportService, urlFilter } from './domain/import.service.js';
 import { ImageMaintenance } from './workers/image-maintenance.js';
+import { warmDigestThreads } from './domain/digest.js';
 import { usageOf } from './store/image.repo.js';
 import type { ImageServices } from './services.js';
 import { buildSchemas, schemaValidator, type ImageFrame } from './api/common.js';
@@ -241,6 +242,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
     name: 'image-stores',
     async start() {
       for (const s of [...stores.byId.values(), stores.staging]) await s.open();
+      warmDigestThreads();
     },
     async stop() {},
   };

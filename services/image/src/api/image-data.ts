@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { AltoError, type RequestContext } from '@alto/kernel';
 import { defineRoute, RawBody, StreamBody, type AnyRoute } from '@alto/http';
+import type { ByteSink } from '../spi/store.js';
 import { BadRequest } from '../domain/errors.js';
 import type { DataSource } from '../domain/image-data.service.js';
 import type { ImportRequest } from '../domain/import.service.js';
@@ -39,7 +40,7 @@ export function imageDataRoutes(frame: ImageFrame): AnyRoute[] {
   const sendData = async (req: FastifyRequest, reply: FastifyReply, ctx: RequestContext, id: string) => {
     const range = req.headers.range;
     const d = await s.data.download(ctx, id, typeof range === 'string' ? range : undefined);
-    if (!d.stream) {
+    if (!d.stream && !d.copyTo) {
       void reply.code(204);
       return reply.send();
     }
@@ -50,7 +51,8 @@ export function imageDataRoutes(frame: ImageFrame): AnyRoute[] {
       void reply.code(206);
       void reply.header('content-range', `bytes ${d.range.start}-${d.range.end}/${d.range.total}`);
     }
-    return reply.send(d.stream);
+    if (d.stream) return reply.send(d.stream);
+    return sendCopy(reply, d.copyTo!);
   };
 
   return [
@@ -121,6 +123,54 @@ export function imageDataRoutes(frame: ImageFrame): AnyRoute[] {
       handler: async ({ params }, ctx) => ({ tasks: (await s.imports.tasksOf(ctx, params.image_id)).map(taskView) }),
     }),
   ];
+}
+
+/**
+ * Writes image data straight to the socket from the store's reused buffers: each chunk is
+ * released when the socket has taken it, so serving a GiB allocates (and collects) nothing.
+ * The reply is hijacked, so the headers fastify holds are written here; HEAD gets headers only.
+ */
+async function sendCopy(reply: FastifyReply, copyTo: (sink: ByteSink) => Promise<number>): Promise<FastifyReply> {
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+  if (reply.request.method === 'HEAD') {
+    res.end();
+    return reply;
+  }
+  let failed: Error | undefined;
+  // a write whose callback never comes (socket gone) must not hold the file open forever
+  const waiting = new Set<(err: Error) => void>();
+  const fail = (err: Error) => {
+    failed ??= err;
+    for (const reject of waiting) reject(failed);
+    waiting.clear();
+  };
+  res.on('error', fail);
+  res.on('close', () => {
+    if (!res.writableFinished) fail(new Error('client went away'));
+  });
+  try {
+    await copyTo({
+      write: (chunk) =>
+        new Promise<void>((resolve, reject) => {
+          if (failed) return reject(failed);
+          waiting.add(reject);
+          res.write(chunk, (err) => {
+            waiting.delete(reject);
+            if (err) reject(err);
+            else if (failed) reject(failed);
+            else resolve();
+          });
+        }),
+    });
+    res.end();
+  } catch (err) {
+    // headers are out: all that is left is to cut the connection so the client sees a short body
+    reply.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'image download ended early');
+    res.destroy();
+  }
+  return reply;
 }
 
 /** Glance's _validate_import_body, with its wording. */

@@ -9,7 +9,7 @@ import { DataDigest, type DigestResult } from './digest.js';
 import { createInspector } from './format-inspector.js';
 import { BadRequest, Forbidden, ImageGoneDuringUpload, InvalidImageData, InvalidTransition, OverLimit, TooLarge, UploadAborted } from './errors.js';
 import type { ImagesService } from './images.service.js';
-import { StoreError, type ImageStoreDriver, type ReadRange } from '../spi/store.js';
+import { StoreError, type ByteSink, type ImageStoreDriver, type ReadRange } from '../spi/store.js';
 import { insertLocation, selectImage, updateImageRow, usageOf } from '../store/image.repo.js';
 
 export interface DataSource {
@@ -22,8 +22,10 @@ export interface DataSource {
 
 export interface Download {
   image: Image;
-  /** undefined: the image has no data (Glance answers 204). */
+  /** undefined (with no copyTo): the image has no data (Glance answers 204). */
   stream?: Readable;
+  /** Set when the store can hand over data in reused buffers (preferred over stream). */
+  copyTo?: (sink: ByteSink) => Promise<number>;
   /** Bytes sent, and the range when one was asked for. */
   length?: number;
   range?: ReadRange & { total: number };
@@ -215,13 +217,15 @@ export class ImageDataService {
     if (!loc || image.status !== 'active' && image.status !== 'deactivated') return { image };
     const store = this.store(loc.store);
     const total = image.size ?? (await store.size(loc.url));
+    const body = async (range?: ReadRange) =>
+      store.copyTo ? { copyTo: (sink: ByteSink) => store.copyTo!(loc.url, sink, range) } : { stream: await store.read(loc.url, range) };
     if (rangeHeader !== undefined) {
       const r = parseRange(rangeHeader, total);
-      if (r === 'invalid') return { image, stream: await store.read(loc.url), length: total };
+      if (r === 'invalid') return { image, ...(await body()), length: total };
       if (r === undefined) throw new RangeNotSatisfiable(total);
-      return { image, stream: await store.read(loc.url, r), length: r.end - r.start + 1, range: { ...r, total } };
+      return { image, ...(await body(r)), length: r.end - r.start + 1, range: { ...r, total } };
     }
-    return { image, stream: await store.read(loc.url), length: total };
+    return { image, ...(await body()), length: total };
   }
 
   /** PUT /v2/images/{id}/stage: data waits in the staging store for POST .../import. */

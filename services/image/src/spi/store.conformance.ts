@@ -149,6 +149,39 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       }),
     );
 
+    it('copyTo (when offered) hands over the exact bytes and ranges, and stops when the sink fails', opts, () =>
+      withStore(async (driver) => {
+        if (!driver.copyTo) return;
+        const data = randomBytes(3 * 1024 * 1024 + 5);
+        const { location } = await driver.write(newId(), newId(), chunked(data, 65537));
+        const collect = async (range?: { start: number; end: number }) => {
+          const parts: Buffer[] = [];
+          // copy each chunk before resolving: the driver may reuse its buffer afterwards
+          const n = await driver.copyTo!(location, { write: async (c) => void parts.push(Buffer.from(c)) }, range);
+          return { n, bytes: Buffer.concat(parts) };
+        };
+        const whole = await collect();
+        assert.equal(whole.n, data.length);
+        assert.ok(whole.bytes.equals(data), 'copyTo bytes equal bytes written');
+        for (const r of [{ start: 0, end: 0 }, { start: 5, end: 70000 }, { start: data.length - 1, end: data.length - 1 }]) {
+          const got = await collect(r);
+          assert.ok(got.bytes.equals(data.subarray(r.start, r.end + 1)), `range ${r.start}-${r.end}`);
+        }
+        let calls = 0;
+        await assert.rejects(
+          driver.copyTo(location, {
+            write: async () => {
+              if (++calls === 2) throw new Error('client went away');
+            },
+          }),
+          /client went away/,
+        );
+        assert.ok(calls <= 3, 'copyTo stops soon after the sink fails');
+        await driver.delete(location);
+        await rejectsWith(driver.copyTo(location, { write: async () => undefined }), 'not_found');
+      }),
+    );
+
     it('fails with not_found on absent data, and deletes idempotently', opts, () =>
       withStore(async (driver) => {
         const { location } = await driver.write(newId(), newId(), chunked(randomBytes(10), 10));

@@ -35,6 +35,11 @@ export interface PartialWrite {
   modifiedAt: Date;
 }
 
+/** Where copyTo puts bytes: write resolves when the chunk's memory may be reused. */
+export interface ByteSink {
+  write(chunk: Uint8Array): Promise<void>;
+}
+
 export interface StoreCapacity {
   totalBytes: number;
   freeBytes: number;
@@ -64,6 +69,12 @@ export interface ImageStoreDriver {
   size(location: string): Promise<number>;
   /** Removes stored bytes; absent bytes are not an error (deletes are retried). */
   delete(location: string): Promise<void>;
+  /**
+   * Optional: hands stored bytes (or a range) to `sink` chunk by chunk, reusing the same few
+   * buffers: each chunk may be overwritten once `sink.write` resolves. Serving data this way
+   * allocates nothing per chunk (read() costs a garbage-collected buffer per chunk).
+   */
+  copyTo?(location: string, sink: ByteSink, range?: ReadRange): Promise<number>;
   partials(): AsyncIterable<PartialWrite>;
   discardPartial(imageId: string, uploadId: string): Promise<void>;
   capacity(): Promise<StoreCapacity>;
