@@ -18,7 +18,7 @@
 // median reported. The servers' RSS is sampled every 100 ms from /proc/<pid>/status.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, closeSync, rmSync, statSync, writeSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, closeSync, rmSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,12 @@ function ddReadHashedToFile(file, copy, dir) {
   return { ...t, md5: readHash(`${dir}/dd.md5`), sha512: readHash(`${dir}/dd.sha512`) };
 }
 
+/** The API download with the dd baseline's own tools: curl takes the first dd's place. */
+function curlReadHashedToFile(url, token, copy, dir) {
+  const t = timed(`${hashers(dir)} curl -sSf -H 'X-Auth-Token: ${token}' ${url} | tee ${dir}/md5.fifo ${dir}/sha512.fifo | dd of=${copy} bs=1M status=none; wait`);
+  return { ...t, md5: readHash(`${dir}/dd.md5`), sha512: readHash(`${dir}/dd.sha512`) };
+}
+
 function hashers(dir) {
   return `rm -f ${dir}/dd.md5 ${dir}/dd.sha512; md5sum <${dir}/md5.fifo >${dir}/dd.md5 & sha512sum <${dir}/sha512.fifo >${dir}/dd.sha512 &`;
 }
@@ -151,71 +157,6 @@ function upload(base, token, id, src) {
     });
     req.on('error', reject);
     createReadStream(src, { highWaterMark: MiB }).pipe(req);
-  });
-}
-
-/**
- * GET /v2/images/{id}/file into a file, through md5sum and sha512sum as it arrives (the way
- * `openstack image save` hashes while it writes); seconds until the file is closed and both
- * hashes are out.
- */
-function download(base, token, id, dst) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const md5 = spawn('md5sum', [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const sha512 = spawn('sha512sum', [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const out = { md5: '', sha512: '' };
-    md5.stdout.on('data', (c) => (out.md5 += c));
-    sha512.stdout.on('data', (c) => (out.sha512 += c));
-    const file = createWriteStream(dst);
-    const sinks = [file, md5.stdin, sha512.stdin];
-    const closed = Promise.all([
-      new Promise((r, j) => file.on('close', r).on('error', j)),
-      new Promise((r) => md5.on('close', r)),
-      new Promise((r) => sha512.on('close', r)),
-    ]);
-    const req = http.get(`${base}/v2/images/${id}/file`, { headers: { 'x-auth-token': token } }, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`download: ${res.statusCode}`));
-        res.resume();
-        return;
-      }
-      let size = 0;
-      // gathered to 1 MiB before each write, as dd's bs=1M: a 64 KiB socket read per write to
-      // three sinks would cost this client more than the transfer (about 3 syscalls per 64 KiB)
-      let parts = [];
-      let gathered = 0;
-      const flush = () => {
-        const block = parts.length === 1 ? parts[0] : Buffer.concat(parts, gathered);
-        parts = [];
-        gathered = 0;
-        // pause until every sink has drained: memory stays flat on the client side too
-        let waiting = 0;
-        for (const s of sinks) {
-          if (!s.write(block)) {
-            waiting++;
-            s.once('drain', () => {
-              if (--waiting === 0) res.resume();
-            });
-          }
-        }
-        if (waiting) res.pause();
-      };
-      res.on('data', (c) => {
-        size += c.length;
-        parts.push(c);
-        gathered += c.length;
-        if (gathered >= MiB) flush();
-      });
-      res.on('end', async () => {
-        if (gathered) flush();
-        for (const s of sinks) s.end();
-        await closed;
-        resolve({ seconds: (performance.now() - t0) / 1000, size, md5: out.md5.split(/\s+/)[0], sha512: out.sha512.split(/\s+/)[0] });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
   });
 }
 
@@ -347,7 +288,7 @@ async function apiRound(server, token, src, want, dir) {
       const dst = join(dir, 'download');
       sh('sync');
       const watch = transferCpu(server);
-      const d = await download(server.image, token, id, dst);
+      const d = { ...curlReadHashedToFile(`${server.image}/v2/images/${id}/file`, token, dst, dir), size: statSync(dst).size };
       const cpu = watch();
       rmSync(dst, { force: true });
       if (d.size !== SIZE || d.md5 !== want.md5 || d.sha512 !== want.sha512) throw new Error(`${server.name}: download differs: ${JSON.stringify(d)}`);
@@ -378,7 +319,7 @@ function markdown(r) {
   L.push('- dd read + hashes: `dd if=stored bs=1M | tee md5.fifo > sha512.fifo`, hashed the same way; dd read raw: `dd if=stored of=/dev/null bs=1M`; ' +
     'dd read + hashes + write a copy: `dd if=stored bs=1M | tee md5.fifo sha512.fifo | dd of=copy bs=1M` (no fsync), the work of the API download\'s client without the network.');
   L.push('- API upload: `PUT /v2/images/{id}/file` from a file read stream (node http, Content-Length), timed to the 204; the server computes md5 and sha512 and (alto) fsyncs before answering. Then the image must show the right size, checksum and os_hash_value.');
-  L.push('- API download: `GET /v2/images/{id}/file` into a file on the same disk and through md5sum and sha512sum as it arrives, timed until the file is closed and both hashes are out; both must match.');
+  L.push('- API download: `curl URL | tee md5.fifo sha512.fifo | dd of=copy bs=1M` (the dd baseline with curl in the first dd\'s place), timed until the copy is written and both hashes are out; both must match.');
   L.push(`- Server RSS: VmRSS of the server's processes (alto: one process; Glance: the API process and its worker) every 100 ms during the upload, growth = peak - value before.`);
   L.push('');
   const g = r.goals;

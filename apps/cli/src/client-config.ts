@@ -81,7 +81,8 @@ export function readClientConfig(dataDir: string): ClientCredentials | undefined
 export function serviceUserPassword(dataDir: string, user: string): string {
   const file = join(dataDir, `${user}-service-password`);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const pw = randomBytes(24).toString('base64url');
+  // hex: a password that starts with '-' reads as an option to other tools' argument parsers
+  const pw = randomBytes(24).toString('hex');
   writeSecretFile(file, `${pw}\n`);
   return pw;
 }
