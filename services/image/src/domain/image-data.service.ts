@@ -10,7 +10,7 @@ import { createInspector } from './format-inspector.js';
 import { BadRequest, Forbidden, ImageGoneDuringUpload, InvalidImageData, InvalidTransition, OverLimit, TooLarge, UploadAborted } from './errors.js';
 import type { ImagesService } from './images.service.js';
 import { StoreError, type ByteSink, type ImageStoreDriver, type ReadRange } from '../spi/store.js';
-import { insertLocation, selectImage, updateImageRow, usageOf } from '../store/image.repo.js';
+import { activeWithData, insertLocation, selectImage, updateImageRow, usageOf } from '../store/image.repo.js';
 
 export interface DataSource {
   body: Readable;
@@ -173,23 +173,7 @@ export class ImageDataService {
   async commit(image: Image, uploadId: string, store: ImageStoreDriver, stored: { location: string; size: number }, sums: DigestResult, virtualSize: number | null): Promise<void> {
     const now = this.d.clock.nowMs();
     const done = await this.d.db.transaction().execute(async (trx) => {
-      const n = await updateImageRow(
-        trx,
-        image.id,
-        {
-          status: 'active',
-          size: sums.size,
-          checksum: sums.md5,
-          os_hash_algo: 'sha512',
-          os_hash_value: sums.sha512,
-          virtual_size: virtualSize,
-          upload_id: null,
-          upload_owner: null,
-          upload_lease_until: null,
-          updated_at: Math.floor(now / 1000) * 1000,
-        },
-        { uploadId },
-      );
+      const n = await updateImageRow(trx, image.id, activeWithData(sums, virtualSize, now), { uploadId });
       if (!n) return false;
       await insertLocation(trx, image.id, { id: randomUUID(), store: store.id, url: stored.location, metadata: { store: store.id }, status: 'active' }, now);
       return true;

@@ -12,7 +12,7 @@ import { createInspector } from './format-inspector.js';
 import { BadRequest, Conflict, ImageNotFound, OverLimit } from './errors.js';
 import type { ImagesService } from './images.service.js';
 import type { ImageStoreDriver } from '../spi/store.js';
-import { insertLocation, replaceProperties, selectImage, selectImageRowAnyState, updateImageRow, usageOf } from '../store/image.repo.js';
+import { RELEASED, activeWithData, insertLocation, replaceProperties, selectImage, selectImageRowAnyState, updateImageRow, usageOf } from '../store/image.repo.js';
 import { finishTask, insertTask, selectTask, selectTasksOfImage } from '../store/task.repo.js';
 
 export interface ImportRequest {
@@ -205,21 +205,8 @@ export class ImportService {
     const copyOnly = method === 'copy-image';
     const ok = await this.d.db.transaction().execute(async (trx) => {
       const set = copyOnly
-        ? { upload_id: null, upload_owner: null, upload_lease_until: null, updated_at: Math.floor(now / 1000) * 1000 }
-        : {
-            status: 'active',
-            size: sums.size,
-            checksum: sums.md5,
-            os_hash_algo: 'sha512',
-            os_hash_value: sums.sha512,
-            virtual_size: virtualSize,
-            upload_id: null,
-            upload_owner: null,
-            upload_lease_until: null,
-            staging_location: null,
-            staging_size: null,
-            updated_at: Math.floor(now / 1000) * 1000,
-          };
+        ? { ...RELEASED, updated_at: Math.floor(now / 1000) * 1000 }
+        : { ...activeWithData(sums, virtualSize, now), staging_location: null, staging_size: null };
       if (!(await updateImageRow(trx, image.id, set, { uploadId: taskId }))) return false;
       for (const w of written) await insertLocation(trx, image.id, { id: randomUUID(), store: w.store, url: w.location, metadata: { store: w.store }, status: 'active' }, now);
       const props: Record<string, string> = { ...image.properties, os_glance_importing_to_stores: '', os_glance_failed_import: '' };

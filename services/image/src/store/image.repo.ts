@@ -75,6 +75,24 @@ export function imageColumns(i: Image): ImageTable {
   };
 }
 
+/** The hold on an image is over (upload, stage or import done or undone). */
+export const RELEASED: ImageColumns = { upload_id: null, upload_owner: null, upload_lease_until: null };
+
+/** The columns that make verified data the image's: active, with its size and hashes. */
+export function activeWithData(sums: { size: number; md5: string; sha512: string }, virtualSize: number | null, nowMs: number): ImageColumns {
+  return {
+    ...RELEASED,
+    status: 'active',
+    size: sums.size,
+    checksum: sums.md5,
+    os_hash_algo: 'sha512',
+    os_hash_value: sums.sha512,
+    virtual_size: virtualSize,
+    // Glance shows whole seconds
+    updated_at: Math.floor(nowMs / 1000) * 1000,
+  };
+}
+
 export async function insertImage(db: Db, i: Image): Promise<void> {
   await db.insertInto('image').values(imageColumns(i)).execute();
   await replaceProperties(db, i.id, i.properties);
