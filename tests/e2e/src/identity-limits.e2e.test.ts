@@ -81,18 +81,21 @@ for (const m of modes().filter((x) => x.mode === 'embedded')) {
     test('endpoint groups and project endpoints narrow the catalog of a project', () => {
       const member = as({ OS_PROJECT_NAME: 'demo', OS_PROJECT_DOMAIN_NAME: 'Default' }, 'demo-user', 'Demo-user-pw1');
       const interfaces = (env = member) =>
-        openstackJson<{ Endpoints: { interface: string }[] }[]>(env, ['catalog', 'list'])
+        openstackJson<{ Type: string; Endpoints: { interface: string }[] }[]>(env, ['catalog', 'list'])
+          .filter((s) => s.Type === 'identity')
           .flatMap((s) => s.Endpoints.map((e) => e.interface))
           .sort();
       assert.deepEqual(interfaces(), ['admin', 'internal', 'public']);
+      // the catalog also holds the image service: the group and the project endpoint stay on identity
+      const identityId = String(openstackJson<Row>(c.osEnv, ['service', 'show', 'identity']).id);
 
-      const group = openstackJson<Row>(c.osEnv, ['endpoint', 'group', 'create', '--description', 'public only', 'eg-public', file('public.json', { interface: 'public' })]);
-      assert.deepEqual(group.filters, { interface: 'public' });
+      const group = openstackJson<Row>(c.osEnv, ['endpoint', 'group', 'create', '--description', 'public only', 'eg-public', file('public.json', { interface: 'public', service_id: identityId })]);
+      assert.deepEqual(group.filters, { interface: 'public', service_id: identityId });
       openstack(c.osEnv, ['endpoint', 'group', 'add', 'project', 'eg-public', 'demo']);
       assert.deepEqual(openstackJson<Row[]>(c.osEnv, ['endpoint', 'group', 'list', '--project', 'demo']).map((g) => g.Name), ['eg-public']);
       assert.deepEqual(interfaces(), ['public']);
 
-      const internal = String(openstackJson<Row[]>(c.osEnv, ['endpoint', 'list', '--interface', 'internal'])[0]!.ID);
+      const internal = String(openstackJson<Row[]>(c.osEnv, ['endpoint', 'list', '--interface', 'internal', '--service', 'identity'])[0]!.ID);
       openstack(c.osEnv, ['endpoint', 'add', 'project', internal, 'demo']);
       assert.deepEqual(openstackJson<Row[]>(c.osEnv, ['endpoint', 'list', '--project', 'demo']).map((e) => e.Interface).sort(), ['internal', 'public']);
       assert.deepEqual(interfaces(), ['internal', 'public']);
