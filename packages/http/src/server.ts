@@ -96,6 +96,14 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     );
   });
 
+  // a client that goes away mid-request (an upload cut short) gets no response, hence no line above
+  app.addHook('onRequestAbort', async (req) => {
+    req.log.info(
+      { method: req.method, path: req.url.split('?')[0], status: null, aborted: true, user_id: req.ctx?.userId, project_id: req.ctx?.projectId },
+      'request aborted by the client',
+    );
+  });
+
   app.removeAllContentTypeParsers();
   const parseJson = (body: Buffer): unknown => {
     if (body.length === 0) return undefined;
