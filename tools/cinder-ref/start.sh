@@ -142,8 +142,9 @@ connection = sqlite:///${CI_DIR}/cinder.db
 
 [fake]
 # cinder's own logging driver (packaged in python3-cinder, used by upstream's functional
-# tests): an LVM driver whose commands are logged, never run; infinite capacity
-volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
+# tests): an LVM driver whose commands are logged, never run; infinite capacity. Subclassed in
+# cinder_ref_driver.py here (on PYTHONPATH) for extend, which the packaged fake lacks.
+volume_driver = cinder_ref_driver.CinderRefDriver
 volume_backend_name = fake
 
 [keystone_authtoken]
@@ -182,12 +183,15 @@ if [ "${CI_KEEP:-0}" != 1 ] || [ ! -f "$CI_DIR/cinder.db" ]; then
     tail -n 30 "$CI_DIR/manage.log" >&2
     exit 1
   fi
+  # three processes write the one SQLite file: WAL (persistent in the file) lets readers
+  # go on while one writes; without it cinder-volume hit "database is locked" on quota updates
+  "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("pragma journal_mode=wal")' "$CI_DIR/cinder.db"
 fi
 
 # each service in the background, in its own session (stop.sh kills the process group)
 for s in $SERVICES; do
   mod=${s#cinder-}
-  nohup setsid "$PY" -c "import sys; sys.argv[0] = '$s'; from cinder.cmd.$mod import main; sys.exit(main())" \
+  PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" nohup setsid "$PY" -c "import sys; sys.argv[0] = '$s'; from cinder.cmd.$mod import main; sys.exit(main())" \
     "${conf_args[@]}" >>"$CI_DIR/$s.log" 2>&1 </dev/null &
   echo $! >"$CI_DIR/$s.pid"
 done
@@ -230,7 +234,7 @@ PYEOF
 alive || exit 1
 echo "cinder-ref up at $URL (api pid $(cat "$CI_DIR/cinder-api.pid"), scheduler and volume running, state in $CI_DIR)"
 echo "keystone: $KS_URL; cinder service user: cinder / (password in $CI_DIR/service-password)"
-echo "messaging: ${CI_TRANSPORT_URL%%@*}@...; backend: fake (FakeLoggingVolumeDriver), host cinder-ref@fake#fake"
+echo "messaging: ${CI_TRANSPORT_URL%%@*}@...; backend: fake (cinder_ref_driver.CinderRefDriver), host cinder-ref@fake#fake"
 [ -n "${ENDPOINT_ID:-}" ] && echo "volumev3 and block-storage endpoints registered at $URL/v3/\$(project_id)s"
 echo "$URL"
 exit 0
