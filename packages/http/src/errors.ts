@@ -54,9 +54,12 @@ export function statusOf(err: AltoError, renderer: ErrorRenderer): number {
 }
 
 /** Messages for the errors the HTTP layer itself raises, so a service can word them as upstream does. */
-export type MessageOverrides = Partial<Record<string, string>>;
+export type MessageOverrides = Partial<Record<string, string | ((err: AltoError) => string)>>;
 
-const message = (err: AltoError, overrides: MessageOverrides) => overrides[err.code] ?? err.message;
+const message = (err: AltoError, overrides: MessageOverrides) => {
+  const o = overrides[err.code];
+  return typeof o === 'function' ? o(err) : (o ?? err.message);
+};
 
 /** Keystone: {"error": {"code", "message", "title"}}; 401s carry WWW-Authenticate. */
 export function keystoneRenderer(opts: { wwwAuthenticateUri: (req: FastifyRequest) => string; messages?: MessageOverrides }): ErrorRenderer {

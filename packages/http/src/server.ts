@@ -189,7 +189,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     const known = patterns.find((p) => p.regex.test(path));
     if (known && !known.methods.has(req.method)) {
       void reply.header('allow', [...known.methods].join(', '));
-      return send(new AltoError('method_not_allowed', 'http.method_not_allowed', 'The method is not allowed for the requested URL.'), req, reply);
+      return send(new AltoError('method_not_allowed', 'http.method_not_allowed', 'The method is not allowed for the requested URL.', { details: { method: req.method } }), req, reply);
     }
     return send(new NotFoundError('The resource could not be found.', 'http.route_not_found'), req, reply);
   });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { ForbiddenError, policyCredentials, type Cache, type Clock, type RequestContext } from '@alto/kernel';
+import { ForbiddenError, policyCredentials, type AltoError, type Cache, type Clock, type RequestContext } from '@alto/kernel';
 import { migrationStatus, type Database } from '@alto/db';
 import { createAuthenticator, createHttpServer, createValidators, glanceRenderer, mountRoutes, requestBaseUrl, type TokenValidator } from '@alto/http';
 import { Enforcer, loadPolicyFile } from '@alto/policy';
@@ -63,7 +63,7 @@ const GLANCE_MESSAGES = {
     'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.',
   'http.malformed_json': 'Malformed JSON in request body.',
   'http.route_not_found': 'The resource could not be found.',
-  'http.method_not_allowed': 'The method is not allowed for this resource.',
+  'http.method_not_allowed': (err: AltoError) => `The method ${typeof err.details?.method === 'string' ? err.details.method : ''} is not allowed for this resource.`,
 };
 
 export async function createImage(deps: ImageDeps): Promise<ImageApi> {
