@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BackendState } from './scheduler.models.js';
-import { NO_VALID_BACKEND_MESSAGE, isBackendUp, scheduleVolume } from './volume.scheduler.js';
+import { NO_VALID_BACKEND_MESSAGE, consumeFromVolume, isBackendUp, scheduleVolume } from './volume.scheduler.js';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const secondsAgo = (s: number) => new Date(now.getTime() - s * 1000);
@@ -130,5 +130,23 @@ describe('scheduleVolume', () => {
     });
     assert.ok('backend' in result);
     assert.equal(result.backend.host, 'full@lvm#p');
+  });
+
+  it('charges a placed volume so the next request sees the space taken', () => {
+    let backends = [pool('a@lvm#p', { freeCapacityGb: 100 }), pool('b@lvm#p', { freeCapacityGb: 90 })];
+    const picked: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const result = scheduleVolume({ request: { sizeGb: 20 }, backends, now });
+      assert.ok('backend' in result);
+      picked.push(result.backend.host);
+      const chosen = result.backend;
+      backends = backends.map((b) => (b === chosen ? consumeFromVolume(b, 20, now) : b));
+    }
+    assert.deepEqual(picked, ['a@lvm#p', 'b@lvm#p', 'a@lvm#p']);
+    const a = backends[0];
+    assert.equal(a?.freeCapacityGb, 60);
+    assert.equal(a?.allocatedCapacityGb, 40);
+    assert.equal(a?.provisionedCapacityGb, 40);
+    assert.equal(consumeFromVolume(pool('i', { freeCapacityGb: 'infinite' }), 5, now).freeCapacityGb, 'infinite');
   });
 });

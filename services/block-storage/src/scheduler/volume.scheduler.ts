@@ -67,3 +67,18 @@ export function scheduleVolume(input: ScheduleInput): ScheduleResult {
     },
   };
 }
+
+/**
+ * The state after placing a volume, until the backend's next report replaces it: Cinder charges
+ * the size at once so that requests scheduled in between see the space as taken.
+ */
+export function consumeFromVolume(backend: BackendState, sizeGb: number, now: Date): BackendState {
+  const free = backend.freeCapacityGb;
+  return {
+    ...backend,
+    allocatedCapacityGb: backend.allocatedCapacityGb + sizeGb,
+    provisionedCapacityGb: (backend.provisionedCapacityGb ?? backend.allocatedCapacityGb) + sizeGb,
+    freeCapacityGb: typeof free === 'number' ? free - sizeGb : free,
+    updatedAt: now,
+  };
+}
