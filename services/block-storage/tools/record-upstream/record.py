@@ -127,6 +127,21 @@ def body_view(data, content_type):
         return {'<bytes>': len(data)}
 
 
+def sort_services(body):
+    """os-services sorted by binary: upstream lists them in database order, i.e. whichever of
+    cinder-scheduler and cinder-volume registered first at startup, which varies by run."""
+    if isinstance(body, dict) and isinstance(body.get('services'), list):
+        return dict(body, services=sorted(body['services'], key=lambda x: (x.get('binary', ''), x.get('host', ''))))
+    return body
+
+
+def ends(seen):
+    """What polling saw, for a note: the final status only. The intermediate ones (creating,
+    extending, retyping, deleting) come and go faster or slower than the poll from one run to
+    the next; NOTES.md lists them."""
+    return seen[-1]
+
+
 def dump(value):
     return json.dumps(value, indent=1, ensure_ascii=False) + '\n'
 
@@ -180,7 +195,7 @@ class Recorder:
         ex['request'] = {'method': req.method, 'path': req.path_url, 'headers': req_headers,
                          'body': body_view(req.body, req.headers.get('Content-Type'))}
         ex['response'] = {'status': r.status, 'headers': resp_headers,
-                          'body': body_view(r.content, r.headers.get('Content-Type'))}
+                          'body': sort_services(body_view(r.content, r.headers.get('Content-Type')))}
         self.areas.setdefault(self.area, []).append(ex)
         self.log('  %-64s %s' % (name, r.status))
 
@@ -274,7 +289,7 @@ class Recorder:
         if wait:
             seen = self.wait_status('volume', vid, ('available', 'error'), as_=as_)
             if record_as:
-                self.note('%s: statuses seen while polling: %s' % (label, ' -> '.join(seen)))
+                self.note('%s: status after polling: %s' % (label, ends(seen)))
         return vid
 
     def snapshot(self, label, vid, as_='admin', record_as=None, **fields):
@@ -287,7 +302,7 @@ class Recorder:
         self.scrub.name(sid, '<snapshot:%s>' % label)
         seen = self.wait_status('snapshot', sid, ('available', 'error'), as_=as_)
         if record_as:
-            self.note('%s: statuses seen while polling: %s' % (label, ' -> '.join(seen)))
+            self.note('%s: status after polling: %s' % (label, ends(seen)))
         return sid
 
     def vtype(self, label, record_as=None, **fields):
@@ -310,6 +325,10 @@ class Recorder:
         # one at a time: three processes share the SQLite file, and concurrent deletes made
         # cinder-volume's quota update hit "database is locked"
         for v in self.get('/v3/{p}/volumes?all_tenants=1').json['volumes']:
+            # a volume deleted while the scheduler still holds its create leaves an
+            # "unknown error" message behind (the scheduler then finds no volume)
+            self.wait_status('volume', v['id'], ('available', 'error', 'in-use', 'reserved',
+                                                 'attaching', 'error_extending', '<404>'))
             r = self.x('del', 'DELETE', '/v3/{p}/volumes/%s?cascade=true' % v['id'], record=False)
             if r.status == 400:
                 self.x('reset', 'POST', '/v3/{p}/volumes/%s/action' % v['id'],
@@ -441,7 +460,7 @@ def area_volumes(rec):
     rec.x('metadata: DELETE key', 'DELETE', '/v3/{p}/volumes/%s/metadata/k3' % b, as_='member')
     rec.x('delete (member)', 'DELETE', '/v3/{p}/volumes/' + e, as_='member')
     seen = rec.wait_status('volume', e, ('<404>',), as_='member')
-    rec.note('e after delete: %s' % ' -> '.join(seen))
+    rec.note('e after delete: %s' % ends(seen))
     rec.x('delete again: 404', 'DELETE', '/v3/{p}/volumes/' + e, as_='member')
     rec.x('delete (reader: 403)', 'DELETE', '/v3/{p}/volumes/' + d, as_='reader')
     rec.x('delete with snapshot (400)', 'DELETE', '/v3/{p}/volumes/' + a, as_='member',
@@ -551,13 +570,13 @@ def area_snapshots(rec):
     rec.x('show clone', 'GET', '/v3/{p}/volumes/' + c, as_='member')
     rec.x('delete snapshot', 'DELETE', '/v3/{p}/snapshots/' + s, as_='member')
     seen = rec.wait_status('snapshot', s, ('<404>',), as_='member')
-    rec.note('s1 after delete: %s' % ' -> '.join(seen))
+    rec.note('s1 after delete: %s' % ends(seen))
     rec.x('delete snapshot again (404)', 'DELETE', '/v3/{p}/snapshots/' + s, as_='member')
     s2 = rec.snapshot('s2', v, as_='member')
     rec.x('delete volume with cascade=true', 'DELETE', '/v3/{p}/volumes/%s?cascade=true' % v, as_='member')
     seen = rec.wait_status('volume', v, ('<404>',), as_='member')
     rec.note('sv after cascade delete: %s; snapshot s2 %s' % (
-        ' -> '.join(seen), rec.get('/v3/{p}/snapshots/' + s2, as_='member').status))
+        ends(seen), rec.get('/v3/{p}/snapshots/' + s2, as_='member').status))
 
 
 def area_limits(rec):
@@ -694,7 +713,7 @@ def area_actions(rec):
     seen = rec.wait_status('volume', v, ('available', 'error', 'error_extending'), as_='member')
     if seen[-1] != 'available':
         raise RuntimeError('extend ended in %s' % seen)
-    rec.note('act after extend: %s' % ' -> '.join(seen))
+    rec.note('act after extend: %s' % ends(seen))
     rec.x('show after extend', 'GET', '/v3/{p}/volumes/' + v, as_='member')
     rec.x('os-extend smaller (400)', 'POST', act, as_='member', body={'os-extend': {'new_size': 1}})
     rec.x('os-extend new_size "x" (400)', 'POST', act, as_='member', body={'os-extend': {'new_size': 'x'}})
@@ -717,7 +736,7 @@ def area_actions(rec):
     rec.x('os-retype to a new type', 'POST', act, as_='member',
           body={'os-retype': {'new_type': rec.vtype('retyped'), 'migration_policy': 'never'}})
     seen = rec.wait_status('volume', v, ('available', 'error'), as_='member')
-    rec.x('show after retype', 'GET', '/v3/{p}/volumes/' + v, as_='member', note='statuses: ' + ' -> '.join(seen))
+    rec.x('show after retype', 'GET', '/v3/{p}/volumes/' + v, as_='member', note='status after polling: ' + ends(seen))
     rec.x('os-force_delete (member: 403)', 'POST', act, as_='member', body={'os-force_delete': None})
     rec.x('os-attach (legacy)', 'POST', act, as_='member',
           body={'os-attach': {'instance_uuid': '00000000-0000-4000-8000-00000000a003', 'mountpoint': '/dev/vdc'}})
