@@ -1,0 +1,7 @@
+// The block storage service's migrations, in order. Append only.
+import type { FrozenMigration } from '@alto/db';
+import { migration0001 } from './0001-initial.js';
+
+export const blockStorageMigrations: Record<string, FrozenMigration> = {
+  '0001-initial': migration0001,
+};
