@@ -7,6 +7,7 @@ import type { Bus, Subscription } from '@alto/bus';
 import type { Clock } from '@alto/kernel';
 import type { Logger, Runnable } from '@alto/runtime';
 import { VolumeBackendError, type VolumeBackend } from '../spi/volume-backend.js';
+import { reportService } from '../store/service.repo.js';
 import { claimVolumeTask, finishVolumeTask, renewVolumeTask, selectUnheldWork, selectVolume, TRANSITIONAL, type Db, type VolumeRow } from '../store/volume.repo.js';
 
 export interface VolumeWorkerDeps {
@@ -23,7 +24,14 @@ export interface VolumeWorkerDeps {
   leaseMs?: number;
   /** How often unheld work on this host is looked for. */
   sweepMs?: number;
+  /** This backend's availability zone (Cinder's storage_availability_zone). */
+  availabilityZone?: string;
+  /** How often the worker reports its heartbeat and capacity (Cinder's report_interval). */
+  reportMs?: number;
 }
+
+/** The binary name os-services shows for workers, as Cinder's. */
+export const WORKER_BINARY = 'cinder-volume';
 
 /** The bus topic a worker serves, as Cinder's `cinder-volume` with the host as server. */
 export const VOLUME_TOPIC = 'cinder-volume';
@@ -35,6 +43,7 @@ export class VolumeWorker implements Runnable {
   private readonly sweepMs: number;
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private reportTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Volumes being converged now, so a kick during the work does not start a second run. */
   private readonly busy = new Map<string, Promise<void>>();
@@ -54,12 +63,46 @@ export class VolumeWorker implements Runnable {
       return null;
     };
     this.subscription = await this.d.bus.serve({ topic: VOLUME_TOPIC, server: this.d.host }, { create_volume: kick, delete_volume: kick, extend_volume: kick });
+    await this.report();
+    const tick = () => {
+      this.reportTimer = setTimeout(() => {
+        void this.report()
+          .catch((err: unknown) => this.d.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume service report failed'))
+          .finally(() => {
+            if (!this.stopped) tick();
+          });
+      }, this.d.reportMs ?? 10_000);
+      this.reportTimer.unref();
+    };
+    tick();
     this.schedule(0);
+  }
+
+  /** Heartbeat and capacity, where the scheduler and os-services read them. */
+  async report(): Promise<void> {
+    const s = await this.d.backend.stats();
+    await reportService(this.d.db, {
+      host: this.d.host,
+      binary: WORKER_BINARY,
+      topic: VOLUME_TOPIC,
+      availabilityZone: this.d.availabilityZone ?? 'nova',
+      capabilities: {
+        volume_backend_name: s.backendName,
+        vendor_name: s.vendorName,
+        driver_version: s.driverVersion,
+        storage_protocol: s.storageProtocol,
+        total_capacity_gb: s.totalCapacityGb,
+        free_capacity_gb: s.freeCapacityGb,
+        ...s.capabilities,
+      },
+      nowMs: this.d.clock.nowMs(),
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.reportTimer);
     await this.subscription?.stop();
     await this.idle();
   }
