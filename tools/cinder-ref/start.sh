@@ -184,14 +184,16 @@ if [ "${CI_KEEP:-0}" != 1 ] || [ ! -f "$CI_DIR/cinder.db" ]; then
     exit 1
   fi
   # three processes write the one SQLite file: WAL (persistent in the file) lets readers
-  # go on while one writes; without it cinder-volume hit "database is locked" on quota updates
+  # go on while one writes; cinder_ref_sqlite.py (imported by each service) makes every
+  # transaction BEGIN IMMEDIATE, so writers wait for each other instead of failing with
+  # "database is locked" on quota reservations
   "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("pragma journal_mode=wal")' "$CI_DIR/cinder.db"
 fi
 
 # each service in the background, in its own session (stop.sh kills the process group)
 for s in $SERVICES; do
   mod=${s#cinder-}
-  PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" nohup setsid "$PY" -c "import sys; sys.argv[0] = '$s'; from cinder.cmd.$mod import main; sys.exit(main())" \
+  PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" nohup setsid "$PY" -c "import sys; sys.argv[0] = '$s'; import cinder_ref_sqlite; from cinder.cmd.$mod import main; sys.exit(main())" \
     "${conf_args[@]}" >>"$CI_DIR/$s.log" 2>&1 </dev/null &
   echo $! >"$CI_DIR/$s.pid"
 done
