@@ -58,9 +58,6 @@ DROP_RESPONSE_HEADERS = {'date', 'connection'}
 NOTHING = object()
 FIXED_ID_PREFIXES = ('00000000-0000-4000-8000-',)
 MISSING = '00000000-0000-4000-8000-000000000404'
-UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
-REQ_ID = re.compile(r'req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
-TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\dT\d\d(?::|%3A)\d\d(?::|%3A)\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::|%3A)?\d\d)?')
 # Zed's versions document carries fixed dates; they stay as they are
 FIXED_TIMESTAMPS = ('2011-01-21T11:33:21Z', '2014-06-28T12:20:21Z', '2016-02-08T12:20:21Z')
 LATEST = '3.70'
@@ -69,46 +66,6 @@ LATEST = '3.70'
 def mv(version):
     return {'OpenStack-API-Version': 'volume ' + version}
 
-
-class Scrubber:
-    """Placeholders for ids, timestamps and URLs; one value always gets the same placeholder."""
-
-    def __init__(self):
-        self.names = {}
-        self.auto = 0
-
-    def name(self, value, placeholder):
-        if value and value not in self.names:
-            self.names[value] = placeholder
-        return value
-
-    def text(self, s):
-        if not isinstance(s, str):
-            return s
-        for value in sorted(self.names, key=len, reverse=True):
-            if value in s:
-                s = s.replace(value, self.names[value])
-        s = REQ_ID.sub('<request-id>', s)
-        s = TIMESTAMP.sub(lambda m: m.group(0) if m.group(0) in FIXED_TIMESTAMPS else '<timestamp>', s)
-
-        def unknown(m):
-            v = m.group(0)
-            if v.startswith(FIXED_ID_PREFIXES):
-                return v
-            if v not in self.names:
-                self.auto += 1
-                self.names[v] = '<uuid-%d>' % self.auto
-            return self.names[v]
-        return UUID.sub(unknown, s)
-
-    def value(self, v):
-        if isinstance(v, str):
-            return self.text(v)
-        if isinstance(v, list):
-            return [self.value(x) for x in v]
-        if isinstance(v, dict):
-            return {self.text(k): self.value(x) for k, x in v.items()}
-        return v
 
 
 def body_view(data, content_type):
@@ -149,7 +106,7 @@ def dump(value):
 class Recorder:
     def __init__(self, args):
         self.args = args
-        self.scrub = Scrubber()
+        self.scrub = reclib.Scrubber(FIXED_ID_PREFIXES, FIXED_TIMESTAMPS)
         self.areas = {}
         self.area = None
         self.tokens = {}

@@ -4,6 +4,7 @@ Runs under Debian's /usr/bin/python3 (requests). Nothing here records anything: 
 visibility.py decide what goes into the fixtures.
 """
 import json
+import re
 import os
 import subprocess
 import sys
@@ -211,3 +212,55 @@ def wait_for(fn, timeout=60, interval=0.2):
             return v
         time.sleep(interval)
     return None
+
+
+UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
+REQ_ID = re.compile(r'req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
+TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\dT\d\d(?::|%3A)\d\d(?::|%3A)\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::|%3A)?\d\d)?')
+
+
+class Scrubber:
+    """Placeholders for ids, timestamps and URLs; one value always gets the same placeholder."""
+
+    def __init__(self, fixed_id_prefixes=(), fixed_timestamps=(), elide_over=None):
+        # ids a scenario chose itself stay real; so do timestamps an API hard-codes
+        self.fixed_id_prefixes = tuple(fixed_id_prefixes)
+        self.fixed_timestamps = frozenset(fixed_timestamps)
+        self.elide_over = elide_over
+        self.names = {}
+        self.auto = 0
+
+    def name(self, value, placeholder):
+        if value and value not in self.names:
+            self.names[value] = placeholder
+        return value
+
+    def text(self, s):
+        if not isinstance(s, str):
+            return s
+        for value in sorted(self.names, key=len, reverse=True):
+            if value in s:
+                s = s.replace(value, self.names[value])
+        s = REQ_ID.sub('<request-id>', s)
+        s = TIMESTAMP.sub(lambda m: m.group(0) if m.group(0) in self.fixed_timestamps else '<timestamp>', s)
+
+        def unknown(m):
+            v = m.group(0)
+            if v.startswith(self.fixed_id_prefixes):
+                return v
+            if v not in self.names:
+                self.auto += 1
+                self.names[v] = '<uuid-%d>' % self.auto
+            return self.names[v]
+        return UUID.sub(unknown, s)
+
+    def value(self, v):
+        if isinstance(v, str):
+            if self.elide_over is not None and len(v) > self.elide_over:
+                return '%s...<%d characters in all>' % (self.text(v[:48]), len(v))
+            return self.text(v)
+        if isinstance(v, list):
+            return [self.value(x) for x in v]
+        if isinstance(v, dict):
+            return {self.text(k): self.value(x) for k, x in v.items()}
+        return v

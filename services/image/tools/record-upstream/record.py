@@ -56,9 +56,6 @@ DROP_RESPONSE_HEADERS = {'date', 'connection'}
 NOTHING = object()
 # ids the scenario writes itself (unknown ids, ids given at create) stay as they are
 FIXED_ID_PREFIXES = ('00000000-0000-4000-8000-', '11111111-2222-4333-8444-')
-UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
-REQ_ID = re.compile(r'req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
-TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\dT\d\d(?::|%3A)\d\d(?::|%3A)\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::|%3A)?\d\d)?')
 FILE_PORT = 19293
 ELIDE_OVER = 16384   # longer strings (a 2 MB property, a 20 KB header) are shortened in the fixtures
 IMAGE_SIZE_CAP = 10 * 1024 * 1024
@@ -76,48 +73,6 @@ allowed_hosts = [127.0.0.1]
 allowed_ports = [80,443,%d]
 """ % (IMAGE_SIZE_CAP, FILE_PORT)
 
-
-class Scrubber:
-    """Placeholders for ids, timestamps and URLs; one value always gets the same placeholder."""
-
-    def __init__(self):
-        self.names = {}
-        self.auto = 0
-
-    def name(self, value, placeholder):
-        if value and value not in self.names:
-            self.names[value] = placeholder
-        return value
-
-    def text(self, s):
-        if not isinstance(s, str):
-            return s
-        for value in sorted(self.names, key=len, reverse=True):
-            if value in s:
-                s = s.replace(value, self.names[value])
-        s = REQ_ID.sub('<request-id>', s)
-        s = TIMESTAMP.sub('<timestamp>', s)
-
-        def unknown(m):
-            v = m.group(0)
-            if v.startswith(FIXED_ID_PREFIXES):
-                return v
-            if v not in self.names:
-                self.auto += 1
-                self.names[v] = '<uuid-%d>' % self.auto
-            return self.names[v]
-        return UUID.sub(unknown, s)
-
-    def value(self, v):
-        if isinstance(v, str):
-            if len(v) > ELIDE_OVER:
-                return '%s...<%d characters in all>' % (self.text(v[:48]), len(v))
-            return self.text(v)
-        if isinstance(v, list):
-            return [self.value(x) for x in v]
-        if isinstance(v, dict):
-            return {self.text(k): self.value(x) for k, x in v.items()}
-        return v
 
 
 def sort_tags(body):
@@ -157,7 +112,7 @@ def body_view(data, content_type):
 class Recorder:
     def __init__(self, args):
         self.args = args
-        self.scrub = Scrubber()
+        self.scrub = reclib.Scrubber(FIXED_ID_PREFIXES, elide_over=ELIDE_OVER)
         self.areas = {}
         self.area = None
         self.tokens = {}
