@@ -10,7 +10,7 @@ import { createInspector } from './format-inspector.js';
 import { BadRequest, Forbidden, ImageGoneDuringUpload, InvalidImageData, InvalidTransition, OverLimit, TooLarge, UploadAborted } from './errors.js';
 import type { ImagesService } from './images.service.js';
 import { StoreError, type ByteSink, type ImageStoreDriver, type ReadRange } from '../spi/store.js';
-import { activeWithData, insertLocation, selectImage, updateImageRow, usageOf } from '../store/image.repo.js';
+import { RELEASED, activeWithData, insertLocation, wholeSeconds, selectImage, updateImageRow, usageOf } from '../store/image.repo.js';
 
 export interface DataSource {
   body: Readable;
@@ -126,7 +126,7 @@ export class ImageDataService {
   }
 
   private async release(imageId: string, uploadId: string, back: 'queued'): Promise<void> {
-    await updateImageRow(this.d.db, imageId, { status: back, upload_id: null, upload_owner: null, upload_lease_until: null }, { uploadId }).catch((err: unknown) => {
+    await updateImageRow(this.d.db, imageId, { status: back, ...RELEASED }, { uploadId }).catch((err: unknown) => {
       this.d.log.error({ image_id: imageId, err: err instanceof Error ? err.message : String(err) }, 'could not put the image back to queued; the lease sweeper will');
     });
   }
@@ -235,7 +235,7 @@ export class ImageDataService {
     const n = await updateImageRow(
       this.d.db,
       id,
-      { staging_location: stored.location, staging_size: stored.size, upload_id: null, upload_owner: null, upload_lease_until: null, updated_at: Math.floor(this.d.clock.nowMs() / 1000) * 1000 },
+      { staging_location: stored.location, staging_size: stored.size, ...RELEASED, updated_at: wholeSeconds(this.d.clock.nowMs()) },
       { uploadId },
     );
     if (!n) {

@@ -28,6 +28,7 @@ import {
   softDeleteImage,
   updateImageRow,
   usageOf,
+  wholeSeconds,
   type ImageColumns,
   type ImageFilters,
   type SortSpec,
@@ -331,8 +332,7 @@ export class ImagesService {
   }
 
   private now(): Date {
-    // Glance shows whole seconds; keep what is stored identical to what is shown
-    return new Date(Math.floor(this.d.clock.nowMs() / 1000) * 1000);
+    return new Date(wholeSeconds(this.d.clock.nowMs()));
   }
 }
 

@@ -12,7 +12,7 @@ import { createInspector } from './format-inspector.js';
 import { BadRequest, Conflict, ImageNotFound, OverLimit } from './errors.js';
 import type { ImagesService } from './images.service.js';
 import type { ImageStoreDriver } from '../spi/store.js';
-import { RELEASED, activeWithData, insertLocation, replaceProperties, selectImage, selectImageRowAnyState, updateImageRow, usageOf } from '../store/image.repo.js';
+import { RELEASED, activeWithData, wholeSeconds, insertLocation, replaceProperties, selectImage, selectImageRowAnyState, updateImageRow, usageOf } from '../store/image.repo.js';
 import { finishTask, insertTask, selectTask, selectTasksOfImage } from '../store/task.repo.js';
 
 export interface ImportRequest {
@@ -121,7 +121,7 @@ export class ImportService {
           upload_id: task.id,
           upload_owner: this.d.instanceId,
           upload_lease_until: now + this.d.config.uploadLeaseMs,
-          updated_at: Math.floor(now / 1000) * 1000,
+          updated_at: wholeSeconds(now),
         },
         { fromStatus: image.status },
       );
@@ -205,7 +205,7 @@ export class ImportService {
     const copyOnly = method === 'copy-image';
     const ok = await this.d.db.transaction().execute(async (trx) => {
       const set = copyOnly
-        ? { ...RELEASED, updated_at: Math.floor(now / 1000) * 1000 }
+        ? { ...RELEASED, updated_at: wholeSeconds(now) }
         : { ...activeWithData(sums, virtualSize, now), staging_location: null, staging_size: null };
       if (!(await updateImageRow(trx, image.id, set, { uploadId: taskId }))) return false;
       for (const w of written) await insertLocation(trx, image.id, { id: randomUUID(), store: w.store, url: w.location, metadata: { store: w.store }, status: 'active' }, now);
@@ -230,7 +230,7 @@ export class ImportService {
       const n = await updateImageRow(
         trx,
         image.id,
-        { status: back, upload_id: null, upload_owner: null, upload_lease_until: null, staging_location: null, staging_size: null, updated_at: Math.floor(now / 1000) * 1000 },
+        { status: back, ...RELEASED, staging_location: null, staging_size: null, updated_at: wholeSeconds(now) },
         { uploadId: taskId },
       );
       if (!n) return;

@@ -5,7 +5,7 @@ import type { Image, ImageMember, MemberStatus } from './models.js';
 import { Conflict, Forbidden, MemberNotFound, TooLarge } from './errors.js';
 import type { ImagesService } from './images.service.js';
 import { countMembers, deleteMember, insertMember, selectMember, selectMembers, updateMemberStatus } from '../store/member.repo.js';
-import { updateImageRow } from '../store/image.repo.js';
+import { updateImageRow, wholeSeconds } from '../store/image.repo.js';
 
 export class MembersService {
   private readonly d: ImageCoreDeps;
@@ -72,7 +72,7 @@ export class MembersService {
   }
 
   private now(): Date {
-    return new Date(Math.floor(this.d.clock.nowMs() / 1000) * 1000);
+    return new Date(wholeSeconds(this.d.clock.nowMs()));
   }
 }
 

@@ -75,6 +75,9 @@ export function imageColumns(i: Image): ImageTable {
   };
 }
 
+/** Glance shows whole seconds: times are stored as shown. */
+export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
 /** The hold on an image is over (upload, stage or import done or undone). */
 export const RELEASED: ImageColumns = { upload_id: null, upload_owner: null, upload_lease_until: null };
 
@@ -88,8 +91,7 @@ export function activeWithData(sums: { size: number; md5: string; sha512: string
     os_hash_algo: 'sha512',
     os_hash_value: sums.sha512,
     virtual_size: virtualSize,
-    // Glance shows whole seconds
-    updated_at: Math.floor(nowMs / 1000) * 1000,
+    updated_at: wholeSeconds(nowMs),
   };
 }
 
@@ -196,7 +198,7 @@ export async function deleteLocationRow(db: Db, id: string): Promise<void> {
 
 /** Soft delete, as Glance: the row stays so the id is never reused; its data is marked for removal. */
 export async function softDeleteImage(db: Db, id: string, nowMs: number): Promise<number> {
-  const n = await updateImageRow(db, id, { deleted: 1, deleted_at: nowMs, status: 'deleted', updated_at: nowMs, upload_id: null, upload_owner: null, upload_lease_until: null });
+  const n = await updateImageRow(db, id, { deleted: 1, deleted_at: nowMs, status: 'deleted', updated_at: nowMs, ...RELEASED });
   if (n) {
     await markLocationsForDelete(db, id);
     await db.deleteFrom('image_member').where('image_id', '=', id).execute();

@@ -4,7 +4,7 @@ import type { Runnable } from '@alto/runtime';
 import type { ImageCoreDeps } from '../domain/deps.js';
 import type { ImportService } from '../domain/import.service.js';
 import type { ImageStoreDriver } from '../spi/store.js';
-import { deleteLocationRow, selectPendingDeletes, selectStaleHolds, updateImageRow } from '../store/image.repo.js';
+import { RELEASED, deleteLocationRow, selectPendingDeletes, selectStaleHolds, updateImageRow } from '../store/image.repo.js';
 
 export interface MaintenanceOptions {
   /** Seconds between sweeps (a kick runs one sooner). */
@@ -97,7 +97,7 @@ export class ImageMaintenance implements Runnable {
     this.firstSweep = false;
     for (const row of await selectStaleHolds(this.d.db, now, notOwner)) {
       if (row.status === 'saving' || (row.status === 'uploading' && row.staging_location === null)) {
-        await updateImageRow(this.d.db, row.id, { status: 'queued', upload_id: null, upload_owner: null, upload_lease_until: null }, { uploadId: row.upload_id! });
+        await updateImageRow(this.d.db, row.id, { status: 'queued', ...RELEASED }, { uploadId: row.upload_id! });
         this.d.log.info({ image_id: row.id, was: row.status }, 'an upload was cut short; the image is queued again');
       } else {
         this.enqueueImport(row.id);
