@@ -8,45 +8,10 @@ import { migrateToLatest, migrationStatus, type Database } from '@alto/db';
 import { scratchDatabase, testEngines, type ScratchDatabase } from '@alto/db/testing';
 import { blockStorageMigrations } from './migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from './schema.js';
+import { volumeRow } from '../testing/volume-row.js';
 import { claimVolumeTask, finishVolumeTask, insertVolume, renewVolumeTask, selectUnheldWork, selectVolume } from './volume.repo.js';
 
-function volume(over: Partial<VolumeTable> = {}): VolumeTable {
-  return {
-    id: randomUUID(),
-    project_id: 'p1',
-    user_id: 'u1',
-    name: null,
-    description: null,
-    size: 1,
-    status: 'creating',
-    attach_status: 'detached',
-    migration_status: null,
-    availability_zone: 'nova',
-    volume_type_id: randomUUID(),
-    host: 'host1@file#file',
-    bootable: 0,
-    multiattach: 0,
-    read_only: 0,
-    snapshot_id: null,
-    source_volid: null,
-    image_id: null,
-    encryption_key_id: null,
-    replication_status: null,
-    consistencygroup_id: null,
-    group_id: null,
-    provider_location: null,
-    target_size: null,
-    task_owner: null,
-    task_lease_until: null,
-    created_at: Date.now(),
-    updated_at: null,
-    launched_at: null,
-    terminated_at: null,
-    deleted: 0,
-    deleted_at: null,
-    ...over,
-  };
-}
+const volume = (over: Partial<VolumeTable> = {}): VolumeTable => volumeRow({ host: 'host1@file#file', ...over });
 
 for (const engine of testEngines()) {
   describe(`volume store on ${engine.dialect}`, { skip: engine.unavailable }, () => {

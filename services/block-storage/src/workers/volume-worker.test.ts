@@ -4,7 +4,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { createLogger } from '@alto/runtime';
 import { FileBackend } from '../drivers/file-backend.js';
 import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
+import { volumeRow } from '../testing/volume-row.js';
 import { claimVolumeTask, insertVolume, selectVolume } from '../store/volume.repo.js';
 import { VOLUME_TOPIC, VolumeWorker } from './volume-worker.js';
 
@@ -45,41 +45,7 @@ describe('volume worker', { skip: noQemu }, () => {
     return w;
   };
   const volume = async (over: Partial<VolumeTable>) => {
-    const row: VolumeTable = {
-      id: randomUUID(),
-      project_id: 'p1',
-      user_id: 'u1',
-      name: null,
-      description: null,
-      size: 1,
-      status: 'creating',
-      attach_status: 'detached',
-      migration_status: null,
-      availability_zone: 'nova',
-      volume_type_id: randomUUID(),
-      host: HOST,
-      bootable: 0,
-      multiattach: 0,
-      read_only: 0,
-      snapshot_id: null,
-      source_volid: null,
-      image_id: null,
-      encryption_key_id: null,
-      replication_status: null,
-      consistencygroup_id: null,
-      group_id: null,
-      provider_location: null,
-      target_size: null,
-      task_owner: null,
-      task_lease_until: null,
-      created_at: Date.now(),
-      updated_at: null,
-      launched_at: null,
-      terminated_at: null,
-      deleted: 0,
-      deleted_at: null,
-      ...over,
-    };
+    const row = volumeRow({ host: HOST, ...over });
     await insertVolume(database.db, row);
     return row.id;
   };
