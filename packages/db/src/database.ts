@@ -60,7 +60,7 @@ export function openDatabase<DB>(opts: DatabaseOptions): Database<DB> {
       dialect: new PostgresDialect({
         pool: async (): Promise<PgPool> => {
           const { default: pg } = await import('pg');
-          return new pg.Pool({
+          const pool = new pg.Pool({
             host: t.host,
             port: t.port,
             user: t.user,
@@ -78,6 +78,11 @@ export function openDatabase<DB>(opts: DatabaseOptions): Database<DB> {
               }) as typeof pg.types.getTypeParser,
             },
           });
+          // An idle connection the server drops (restart, failover, an administrator's or a test's
+          // DROP DATABASE) emits 'error' on the pool; unheard, it would crash the process. pg has
+          // already discarded that client and the next query connects anew.
+          pool.on('error', () => undefined);
+          return pool;
         },
       }),
     });
