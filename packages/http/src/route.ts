@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 
 import type { Static, TSchema } from 'typebox';
 import { InternalError, NotFoundError, UnauthorizedError, ValidationError, policyCredentials, type RequestContext } from '@alto/kernel';
 import type { Authenticator } from './auth.js';
-import { compileCheck, type Validators } from './validation.js';
+import { compileCheck, type ValidationStyle, type Validators } from './validation.js';
 import { inMicroversionRange } from './microversion.js';
 import { RawBody, StreamBody } from './server.js';
 
@@ -77,6 +77,8 @@ export interface RouteDeps {
   validators: Validators;
   /** Check every answer against its declared response schema (tests turn this on). */
   validateResponses?: boolean;
+  /** How schema errors are worded (default Keystone's). */
+  validationStyle?: ValidationStyle;
 }
 
 const isJsonBody = (b: unknown) => !(b instanceof RawBody) && !(b instanceof StreamBody);
@@ -85,9 +87,9 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: Rout
   // GET answers HEAD too, unless the URL declares its own HEAD (Keystone's check_token, check_grant)
   const explicitHead = new Set(routes.filter((r) => (Array.isArray(r.method) ? r.method : [r.method]).includes('HEAD')).map((r) => r.url));
   for (const spec of routes as RouteSpec[]) {
-    const checkParams = spec.params ? compileCheck<unknown>(deps.validators.query, spec.params) : (v: unknown) => v;
-    const checkQuery = spec.query ? compileCheck<unknown>(deps.validators.query, spec.query) : (v: unknown) => v;
-    const checkBody = spec.body ? compileCheck<unknown>(deps.validators.body, spec.body) : undefined;
+    const checkParams = spec.params ? compileCheck<unknown>(deps.validators.query, spec.params, deps.validationStyle) : (v: unknown) => v;
+    const checkQuery = spec.query ? compileCheck<unknown>(deps.validators.query, spec.query, deps.validationStyle) : (v: unknown) => v;
+    const checkBody = spec.body ? compileCheck<unknown>(deps.validators.body, spec.body, deps.validationStyle) : undefined;
     const checkResponse = deps.validateResponses && spec.response?.[spec.status ?? 200] ? compileCheck<unknown>(deps.validators.body, spec.response[spec.status ?? 200]!) : undefined;
 
     app.route({

@@ -26,13 +26,16 @@ export function createValidators(): Validators {
 
 export type Check<T> = (value: unknown) => T;
 
+/** How validation errors are worded: Keystone's ("Invalid input for field 'a/b': ...") or Nova's and Cinder's. */
+export type ValidationStyle = 'keystone' | 'nova';
+
 /** Compiles a schema once; the returned function throws a ValidationError on bad input. */
-export function compileCheck<T>(ajv: Ajv, schema: TSchema): Check<T> {
+export function compileCheck<T>(ajv: Ajv, schema: TSchema, style: ValidationStyle = 'keystone'): Check<T> {
   const fn: ValidateFunction = ajv.compile(schema);
   return (value: unknown) => {
     if (fn(value)) return value as T;
     const err = fn.errors?.[0];
-    throw new ValidationError(err ? describe(err, value) : 'Invalid input', 'http.schema_validation', {
+    throw new ValidationError(err ? (style === 'nova' ? describeNova(err, value) : describe(err, value)) : 'Invalid input', 'http.schema_validation', {
       details: err ? { path: fieldPath(err), keyword: err.keyword } : {},
     });
   };
@@ -61,6 +64,19 @@ export function describe(err: ErrorObject, root: unknown): string {
   const value = valueAt(root, err.instancePath);
   const message = jsonschemaMessage(err, value);
   return path ? `Invalid input for field '${path}': ${message}` : message;
+}
+
+/**
+ * Nova's and Cinder's wording (nova/api/validation/validators.py): "Invalid input for
+ * field/attribute <last path element>. Value: <python repr>. <jsonschema message>", or the bare
+ * message for an error at the root.
+ */
+export function describeNova(err: ErrorObject, root: unknown): string {
+  const segments = err.instancePath.split('/').filter(Boolean).map(unescapePointer);
+  const value = valueAt(root, err.instancePath);
+  const message = jsonschemaMessage(err, value);
+  if (!segments.length) return message;
+  return `Invalid input for field/attribute ${segments.at(-1)!}. Value: ${pyRepr(value)}. ${message}`;
 }
 
 /**

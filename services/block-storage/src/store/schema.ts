@@ -70,6 +70,10 @@ export interface VolumeTable {
   terminated_at: number | null;
   deleted: number;
   deleted_at: number | null;
+  previous_status: string | null;
+  use_quota: number;
+  /** JSON: what the transitional status needs (upload's image id, retype's type, restore's backup). */
+  task_args: string | null;
 }
 
 export interface KeyValueTable {
@@ -96,6 +100,7 @@ export interface SnapshotTable {
   updated_at: number | null;
   deleted: number;
   deleted_at: number | null;
+  use_quota: number;
 }
 
 export interface QuotaUsageTable {
@@ -104,6 +109,119 @@ export interface QuotaUsageTable {
   in_use: number;
   reserved: number;
   updated_at: number;
+}
+
+export interface QuotaTable {
+  project_id: string;
+  resource: string;
+  hard_limit: number;
+  updated_at: number;
+}
+
+export interface QuotaClassTable {
+  class_name: string;
+  resource: string;
+  hard_limit: number;
+  updated_at: number;
+}
+
+export interface QosSpecsTable {
+  id: string;
+  name: string;
+  consumer: string;
+  created_at: number;
+  updated_at: number | null;
+  deleted: number;
+  deleted_at: number | null;
+}
+
+export interface VolumeAttachmentTable {
+  id: string;
+  volume_id: string;
+  project_id: string;
+  instance_uuid: string | null;
+  attached_host: string | null;
+  mountpoint: string | null;
+  attach_status: string;
+  attach_mode: string | null;
+  /** JSON */
+  connector: string | null;
+  /** JSON */
+  connection_info: string | null;
+  attach_time: number | null;
+  detach_time: number | null;
+  created_at: number;
+  updated_at: number | null;
+  deleted: number;
+  deleted_at: number | null;
+}
+
+export interface BackupTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  volume_id: string;
+  snapshot_id: string | null;
+  name: string | null;
+  description: string | null;
+  status: string;
+  fail_reason: string | null;
+  size: number;
+  object_count: number;
+  container: string | null;
+  availability_zone: string | null;
+  host: string | null;
+  service: string | null;
+  is_incremental: number;
+  parent_id: string | null;
+  data_timestamp: number | null;
+  restore_volume_id: string | null;
+  encryption_key_id: string | null;
+  task_owner: string | null;
+  task_lease_until: number | null;
+  created_at: number;
+  updated_at: number | null;
+  deleted: number;
+  deleted_at: number | null;
+}
+
+export interface TransferTable {
+  id: string;
+  volume_id: string;
+  source_project_id: string;
+  destination_project_id: string | null;
+  display_name: string | null;
+  salt: string;
+  crypt_hash: string;
+  no_snapshots: number;
+  accepted: number;
+  created_at: number;
+  updated_at: number | null;
+  deleted: number;
+  deleted_at: number | null;
+}
+
+export interface MessageTable {
+  id: string;
+  project_id: string;
+  request_id: string | null;
+  resource_type: string | null;
+  resource_uuid: string | null;
+  event_id: string;
+  message_level: string;
+  detail_id: string | null;
+  action_id: string | null;
+  created_at: number;
+  expires_at: number | null;
+  deleted: number;
+  deleted_at: number | null;
+}
+
+export interface DefaultVolumeTypeTable {
+  project_id: string;
+  volume_type_id: string;
+  created_at: number;
+  updated_at: number | null;
 }
 
 export interface BlockStorageDB {
@@ -117,4 +235,14 @@ export interface BlockStorageDB {
   snapshot: SnapshotTable;
   snapshot_metadata: KeyValueTable & { snapshot_id: string };
   quota_usage: QuotaUsageTable;
+  quota: QuotaTable;
+  quota_class: QuotaClassTable;
+  qos_specs: QosSpecsTable;
+  qos_spec_kv: KeyValueTable & { qos_specs_id: string };
+  volume_attachment: VolumeAttachmentTable;
+  backup: BackupTable;
+  backup_metadata: KeyValueTable & { backup_id: string };
+  transfer: TransferTable;
+  message: MessageTable;
+  default_volume_type: DefaultVolumeTypeTable;
 }

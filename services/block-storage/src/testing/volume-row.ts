@@ -36,6 +36,9 @@ export function volumeRow(over: Partial<VolumeTable> = {}): VolumeTable {
     terminated_at: null,
     deleted: 0,
     deleted_at: null,
+    previous_status: null,
+    use_quota: 1,
+    task_args: null,
     ...over,
   };
 }

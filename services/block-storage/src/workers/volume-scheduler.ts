@@ -11,7 +11,8 @@ import { allocatedByHost, selectServices, type ServiceRow } from '../store/servi
 import { selectVolume, type Db, type VolumeRow } from '../store/volume.repo.js';
 import { VOLUME_TOPIC, WORKER_BINARY } from './volume-worker.js';
 
-export const SCHEDULER_TOPIC = 'cinder-scheduler';
+import { SCHEDULER_TOPIC } from './topics.js';
+export { SCHEDULER_TOPIC };
 
 export interface VolumeSchedulerDeps {
   db: Db;

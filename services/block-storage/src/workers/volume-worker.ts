@@ -34,7 +34,8 @@ export interface VolumeWorkerDeps {
 export const WORKER_BINARY = 'cinder-volume';
 
 /** The bus topic a worker serves, as Cinder's `cinder-volume` with the host as server. */
-export const VOLUME_TOPIC = 'cinder-volume';
+import { VOLUME_TOPIC } from './topics.js';
+export { VOLUME_TOPIC };
 
 export class VolumeWorker implements Runnable {
   readonly name = 'volume-worker';

@@ -1,0 +1,138 @@
+// What every block storage route shares: the project-in-URL routes, links, Cinder's list
+// parameters (limit, marker, sort) and its timestamp format.
+import Type from 'typebox';
+import type { TObject } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import type { RequestContext } from '@alto/kernel';
+import { inMicroversionRange, requestBaseUrl, type AnyRoute } from '@alto/http';
+import { InvalidInput, MalformedRequestUrl } from '../domain/errors.js';
+import type { SortSpec } from '../store/keyset.js';
+import type { BlockStorageServices } from '../services.js';
+
+export interface BlockStorageFrame {
+  services: BlockStorageServices;
+  /** osapi_max_limit: the largest page. */
+  maxLimit: number;
+  publicEndpoint?: string | undefined;
+}
+
+/** The wire query: fastify gives repeated keys as arrays. */
+export type RawQuery = Record<string, string | string[] | undefined>;
+
+/** The last value of a query key (repeated keys: the last wins, as webob's GET[] does). */
+export const q1 = (query: RawQuery, key: string): string | undefined => {
+  const v = query[key];
+  return Array.isArray(v) ? v.at(-1) : v;
+};
+
+/**
+ * Mounts each route twice, as Cinder does since 3.67: `/v3/{project_id}/<url>` (the project
+ * must be the token's: else 400 "Malformed request url") and `/v3/<url>`.
+ */
+export function projectRoutes(routes: AnyRoute[]): AnyRoute[] {
+  const out: AnyRoute[] = [];
+  for (const r of routes) {
+    const params = (r.params as TObject | undefined)?.properties ?? {};
+    out.push({
+      ...r,
+      url: `/v3/:project_id${r.url}`,
+      params: Type.Object({ ...params, project_id: Type.String() }),
+      target: async (input, ctx) => {
+        if ((input.params as { project_id: string }).project_id !== ctx.projectId) throw MalformedRequestUrl();
+        return r.target ? r.target(input, ctx) : { project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null };
+      },
+    });
+    out.push({ ...r, url: `/v3${r.url}` });
+  }
+  return out;
+}
+
+/** The project a response's links name: the URL's, else the caller's. */
+export function linkProject(req: FastifyRequest, ctx: RequestContext): string {
+  return (req.params as { project_id?: string }).project_id ?? ctx.projectId ?? '';
+}
+
+export function baseUrl(frame: BlockStorageFrame, req: FastifyRequest): string {
+  return (frame.publicEndpoint ?? requestBaseUrl(req)).replace(/\/+$/, '');
+}
+
+/** Cinder's self and bookmark links of a resource (`volumes`, `snapshots`, `backups` ...). */
+export function resourceLinks(frame: BlockStorageFrame, req: FastifyRequest, ctx: RequestContext, collection: string, id: string) {
+  const base = baseUrl(frame, req);
+  const project = linkProject(req, ctx);
+  return [
+    { rel: 'self', href: `${base}/v3/${project}/${collection}/${id}` },
+    { rel: 'bookmark', href: `${base}/${project}/${collection}/${id}` },
+  ];
+}
+
+/** The `<collection>_links` next link: the request's own query with the last item as marker. */
+export function nextLinks(frame: BlockStorageFrame, req: FastifyRequest, ctx: RequestContext, path: string, query: RawQuery, lastId: string) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (k === 'marker' || v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) params.append(k, one);
+  }
+  params.append('marker', lastId);
+  return [{ rel: 'next', href: `${baseUrl(frame, req)}/v3/${linkProject(req, ctx)}/${path}?${params.toString()}` }];
+}
+
+/** limit: a positive integer, capped at osapi_max_limit (Cinder's _get_limit_param). */
+export function parseLimit(query: RawQuery, max: number): number {
+  const raw = q1(query, 'limit');
+  if (raw === undefined) return max;
+  if (!/^-?\d+$/.test(raw.trim())) throw InvalidInput('limit param must be an integer');
+  const n = Number(raw);
+  if (n < 0) throw InvalidInput('limit param must be positive');
+  return Math.min(n, max);
+}
+
+/**
+ * sort=k1:dir,k2 or the legacy sort_key/sort_dir (Cinder's _get_sort_params); default
+ * created_at desc. Keys are checked against `allowed` (mapped by `aliases`, e.g. name).
+ */
+export function parseSort(query: RawQuery, allowed: Set<string>, aliases: Record<string, string> = {}): SortSpec[] {
+  const sort = q1(query, 'sort');
+  const sortKey = q1(query, 'sort_key');
+  const sortDir = q1(query, 'sort_dir');
+  const specs: SortSpec[] = [];
+  const dirOf = (d: string | undefined): 'asc' | 'desc' => {
+    const v = (d ?? 'desc').trim().toLowerCase();
+    if (v !== 'asc' && v !== 'desc') throw InvalidInput("Unknown sort direction, must be 'desc' or 'asc'");
+    return v;
+  };
+  if (sort !== undefined) {
+    if (sortKey !== undefined || sortDir !== undefined) throw InvalidInput("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
+    for (const part of sort.split(',')) {
+      const [k, d] = part.split(':');
+      if (!k?.trim()) continue;
+      specs.push({ key: k.trim(), dir: dirOf(d) });
+    }
+  } else if (sortKey !== undefined || sortDir !== undefined) {
+    specs.push({ key: (sortKey ?? 'created_at').trim(), dir: dirOf(sortDir) });
+  }
+  if (!specs.length) return [{ key: 'created_at', dir: 'desc' }];
+  return specs.map((s) => {
+    const key = aliases[s.key] ?? s.key;
+    if (!allowed.has(key)) throw InvalidInput('Invalid sort key');
+    return { key, dir: s.dir };
+  });
+}
+
+/** oslo's PERFECT_TIME_FORMAT, Cinder's wire format for times: 2026-11-21T10:00:00.000000. */
+export function cinderTime(ms: number | null | undefined): string | null {
+  if (ms === null || ms === undefined) return null;
+  const d = new Date(Number(ms));
+  return `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds() * 1000).padStart(6, '0')}`;
+}
+
+export const atLeast = (req: FastifyRequest, v: string) => inMicroversionRange(req.microversion, { min: v });
+
+/** Cinder's boolean query/body strings (oslo strutils.bool_from_string, strict). */
+export function parseBool(v: unknown, field: string): boolean {
+  if (typeof v === 'boolean') return v;
+  const s = String(v).trim().toLowerCase();
+  if (['1', 't', 'true', 'on', 'y', 'yes'].includes(s)) return true;
+  if (['0', 'f', 'false', 'off', 'n', 'no'].includes(s)) return false;
+  throw InvalidInput(`Unrecognized value '${String(v)}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes' (${field})`);
+}
