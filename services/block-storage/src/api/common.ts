@@ -2,7 +2,7 @@
 // parameters (limit, marker, sort) and its timestamp format.
 import Type from 'typebox';
 import type { TObject } from 'typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '@alto/kernel';
 import { inMicroversionRange, requestBaseUrl, type AnyRoute } from '@alto/http';
 import { InvalidInput, MalformedRequestUrl } from '../domain/errors.js';
@@ -135,4 +135,15 @@ export function parseBool(v: unknown, field: string): boolean {
   if (['1', 't', 'true', 'on', 'y', 'yes'].includes(s)) return true;
   if (['0', 'f', 'false', 'off', 'n', 'no'].includes(s)) return false;
   throw InvalidInput(`Unrecognized value '${String(v)}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes' (${field})`);
+}
+
+/** One `POST /volumes/{id}/action` action (`{"os-extend": {...}}`), as several files contribute them. */
+export interface VolumeActionSpec {
+  /** The upstream policy name checked against the volume's target. */
+  policy: string;
+  /** Status on success (Cinder: 202 for most, 200 for some). */
+  status?: number;
+  /** The first microversion the action exists at. */
+  minVersion?: string;
+  handler: (input: { volumeId: string; body: unknown; req: FastifyRequest; reply: FastifyReply }, ctx: RequestContext) => Promise<unknown>;
 }
