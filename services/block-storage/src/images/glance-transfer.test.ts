@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { FileBackend } from '../drivers/file-backend.js';
 import { VolumeBackendError } from '../spi/volume-backend.js';
 import { GlanceClient, userToken, type GlanceImage } from './glance-client.js';
-import { GlanceImageTransfer, checkImageFile } from './glance-transfer.js';
+import { GlanceImageTransfer, checkImageFile, preflightImageFile } from './glance-transfer.js';
 import { patternedQcow2, run, sameContents, startTestGlance, type TestGlance } from './testing-glance.js';
 
 describe('GlanceImageTransfer', () => {
@@ -124,7 +124,7 @@ describe('GlanceImageTransfer', () => {
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', base, '16M']);
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', overlay]);
     const backed = await imageOf(overlay, 'qcow2');
-    await assert.rejects(transfer.copyImageToVolume(backend, { volumeId, imageId: backed.id, sizeGb: 1 }), refusal(/backed by:/));
+    await assert.rejects(transfer.copyImageToVolume(backend, { volumeId, imageId: backed.id, sizeGb: 1 }), refusal(/backed by/));
 
     const big = join(dir, 'big.qcow2');
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', big, '2G']);
@@ -140,6 +140,29 @@ describe('GlanceImageTransfer', () => {
 
     assert.equal((await backend.inspectVolume(volumeId)).exists, false, 'nothing was written');
     assert.deepEqual(readdirSync(conversion), []);
+  });
+
+  test('preflight: qcow2 with a backing or data file and VMDKs that name other files are refused before qemu-img opens them', async () => {
+    const refused = (re: RegExp) => (err: unknown) => err instanceof VolumeBackendError && err.code === 'invalid' && re.test(err.message);
+    const plain = join(dir, 'plain.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', plain, '1M']);
+    await preflightImageFile('i', plain);
+    const withData = join(dir, 'with-data.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${join(dir, 'data.raw')},data_file_raw=on`, withData, '1M']);
+    await assert.rejects(preflightImageFile('i', withData), refused(/not allowed to have a data file/));
+    const overlay = join(dir, 'pre-overlay.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', plain, '-F', 'qcow2', overlay]);
+    await assert.rejects(preflightImageFile('i', overlay), refused(/backed by/));
+    const flat = join(dir, 'flat.vmdk');
+    await run('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicFlat', flat, '1M']);
+    await assert.rejects(preflightImageFile('i', flat), refused(/Invalid VMDK create-type/));
+    const sparse = join(dir, 'sparse.vmdk');
+    await run('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicSparse', sparse, '1M']);
+    await preflightImageFile('i', sparse);
+    await assert.rejects(preflightImageFile('i', sparse, ['streamOptimized']), refused(/Invalid VMDK create-type/));
+    const raw = join(dir, 'plain.raw');
+    await run('qemu-img', ['create', '-q', '-f', 'raw', raw, '1M']);
+    await preflightImageFile('i', raw);
   });
 
   test('checkImageFile: a qcow2 data-file and VMDK create-types that point at other files are refused', () => {

@@ -1,6 +1,6 @@
 // The ImageTransfer over Glance v2: image data through a scratch file in image_conversion_dir, checked with qemu-img info before a backend reads it, and volume contents converted and uploaded into an image the API created.
 import { execFile } from 'node:child_process';
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, open, rm, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImageToVolume, ImageTransfer, VolumeToImage } from '../spi/image-transfer.js';
 import { VolumeBackendError, type VolumeBackend } from '../spi/volume-backend.js';
@@ -72,6 +72,40 @@ export function checkImageFile(image: Pick<GlanceImage, 'id' | 'disk_format'>, i
 }
 
 /**
+ * Refusals read from the file's first bytes, before qemu-img opens it: qemu-img info follows a
+ * qcow2 external data file and a VMDK's extents, which is how hostile images read host files
+ * (OSSA-2024-001; Cinder runs its format_inspector first for the same reason). A qcow2 naming a
+ * backing file or a data file, a VMDK descriptor file, and a sparse VMDK whose embedded
+ * descriptor has a create-type outside `allowed` are refused here.
+ */
+export async function preflightImageFile(imageId: string, path: string, vmdkAllowedTypes: string[] = ['streamOptimized', 'monolithicSparse']): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    if (bytesRead >= 104 && head.readUInt32BE(0) === 0x514649fb) {
+      const version = head.readUInt32BE(4);
+      if (head.readBigUInt64BE(8) !== 0n) throw unacceptable(imageId, 'fmt=qcow2 backed by a file named in its header');
+      // incompatible feature bit 2: an external data file (qcow2 v3)
+      if (version >= 3 && (head.readBigUInt64BE(72) & 4n) !== 0n) throw unacceptable(imageId, 'A qcow2 format image is not allowed to have a data file');
+      return;
+    }
+    if (head.subarray(0, 21).toString('latin1') === '# Disk DescriptorFile') throw unacceptable(imageId, 'Invalid VMDK create-type specified');
+    if (bytesRead >= 44 && head.readUInt32LE(0) === 0x564d444b) {
+      const offset = Number(head.readBigUInt64LE(28)) * 512;
+      const size = Math.min(Number(head.readBigUInt64LE(36)) * 512, 1 << 20);
+      if (offset === 0 || size === 0) return;
+      const desc = Buffer.alloc(size);
+      const got = await fh.read(desc, 0, size, offset);
+      const createType = /createType\s*=\s*"([^"]*)"/.exec(desc.subarray(0, got.bytesRead).toString('latin1'))?.[1];
+      if (createType === undefined || !vmdkAllowedTypes.includes(createType)) throw unacceptable(imageId, 'Invalid VMDK create-type specified');
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * The volume_image_metadata Cinder records for a volume made from an image
  * (volume_utils.get_volume_image_metadata): the image's custom properties, then image_id,
  * image_name, checksum, container_format, disk_format, min_disk, min_ram and size; values as strings.
@@ -115,6 +149,7 @@ export class GlanceImageTransfer implements ImageTransfer {
       await this.#o.glance.downloadFile(this.#o.tokens, image, scratch).catch((err: unknown) => {
         throw refusalOf(err, `download image ${image.id}`);
       });
+      await preflightImageFile(image.id, scratch, this.#o.vmdkAllowedTypes);
       const info = await this.#info(scratch);
       const format = checkImageFile(image, info, job.sizeGb, this.#o);
       await backend.copyImageToVolume(job.volumeId, scratch, format, job.sizeGb);
