@@ -281,7 +281,11 @@ describe('volume types, QoS specs and default types over HTTP', () => {
     assert.equal((await put({ name: '   ' })).json().badRequest.message, 'Volume type name can not be empty.');
     assert.equal((await put({})).json().badRequest.message, 'Specify volume type name, description, is_public or a combination thereof.');
     assert.equal((await put({ name: '' })).statusCode, 400);
+    // per-type quota resources follow a rename
+    await h.database.db.insertInto('quota').values({ project_id: OTHER_PROJECT, resource: 'volumes_gold', hard_limit: 3, updated_at: 0 }).execute();
     const renamed = (await put({ name: 'platinum', is_public: 'false' })).json<Json>();
+    const quotas = await h.database.db.selectFrom('quota').select('resource').where('project_id', '=', OTHER_PROJECT).execute();
+    assert.deepEqual(quotas.map((x) => x.resource), ['volumes_platinum']);
     assert.deepEqual([renamed.volume_type.name, renamed.volume_type.is_public, renamed.volume_type.description], ['platinum', false, null]);
     assert.equal((await h.call('<admin>', 'POST', '/v3/types', { volume_type: { name: '  ' } })).json().badRequest.message, "An invalid 'name' value was provided. The 'name' can not be empty.");
 
@@ -292,6 +296,13 @@ describe('volume types, QoS specs and default types over HTTP', () => {
     assert.equal((await h.call('<admin>', 'DELETE', `/v3/default-types/${OTHER_PROJECT}`, undefined, '3.62')).statusCode, 204);
     assert.equal((await h.call('<admin>', 'DELETE', `/v3/types/${id}`)).statusCode, 202);
     assert.equal((await h.call('<admin>', 'GET', `/v3/types/${id}`)).statusCode, 404);
+  });
+
+  test('of concurrent creates of one name exactly one succeeds', async () => {
+    const results = await Promise.all(Array.from({ length: 4 }, () => h.call('<admin>', 'POST', '/v3/types', { volume_type: { name: 'race' } })));
+    assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 409, 409, 409]);
+    const qos = await Promise.all(Array.from({ length: 3 }, () => h.call('<admin>', 'POST', '/v3/qos-specs', { qos_specs: { name: 'race' } })));
+    assert.deepEqual(qos.map((r) => r.statusCode).sort(), [200, 409, 409]);
   });
 
   test('extra specs: jsonschema wording, cacheable with multiattach, members may not write', async () => {
