@@ -1,7 +1,7 @@
 // Per-project default volume types (3.62): set, show, list and unset (cinder/api/v3/default_types.py).
 import Type from 'typebox';
 import { defineRoute, type AnyRoute } from '@alto/http';
-import { Forbidden } from '../domain/errors.js';
+import { Forbidden, MalformedRequestUrl } from '../domain/errors.js';
 import { checkName, type TypesFrame } from './types.js';
 import { defaultTypeView } from './types.views.js';
 
@@ -54,7 +54,10 @@ export function defaultTypeRoutes(frame: TypesFrame): AnyRoute[] {
       // check is here (volume_extension:default_get_all on the default target)
       policy: null,
       errors: [403],
-      handler: async (_input, ctx) => {
+      handler: async ({ req }, ctx) => {
+        // projectRoutes checks the URL's project in the policy step, which this route skips
+        const inUrl = (req.params as { project_id?: string }).project_id;
+        if (inUrl !== undefined && inUrl !== ctx.projectId) throw MalformedRequestUrl();
         if (!authz.check('volume_extension:default_get_all', ctx)) throw Forbidden('You are not authorized to perform this operation.');
         return { default_types: (await types.projectDefaults()).map(defaultTypeView) };
       },

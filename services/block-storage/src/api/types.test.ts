@@ -364,6 +364,8 @@ describe('volume types, QoS specs and default types over HTTP', () => {
     assert.equal(unknown.json().badRequest.message, 'Volume type with name nope could not be found.');
     const missing = await h.call('<admin>', 'GET', `/v3/default-types/${OTHER_PROJECT}`, undefined, '3.62');
     assert.equal(missing.json().itemNotFound.message, `Default type for project ${OTHER_PROJECT} not found.`);
+    assert.equal((await h.call('<admin>', 'GET', `/v3/${OWNER_PROJECT}/default-types`, undefined, '3.62')).json().badRequest.message, 'Malformed request url');
+    assert.equal((await h.call('<admin>', 'GET', `/v3/${ADMIN_PROJECT}/default-types`, undefined, '3.62')).statusCode, 200);
     const list = await h.call('<member>', 'GET', '/v3/default-types', undefined, '3.62');
     assert.equal(list.json().forbidden.message, 'You are not authorized to perform this operation.');
     const set = await h.call('<member>', 'PUT', `/v3/default-types/${OWNER_PROJECT}`, { default_type: { volume_type: '__DEFAULT__' } }, '3.62');
