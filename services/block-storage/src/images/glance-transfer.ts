@@ -144,8 +144,10 @@ export class GlanceImageTransfer implements ImageTransfer {
     // Names from ids: a rerun after a kill finds (and replaces) the same file instead of leaking one.
     const scratch = join(this.#dir, `image-${job.imageId}-volume-${job.volumeId}`);
     try {
-      await this.#checkSpace(image);
+      // what a killed run left is not free space we lack
       await rm(scratch, { force: true });
+      await rm(`${scratch}.part`, { force: true });
+      await this.#checkSpace(image);
       await this.#o.glance.downloadFile(this.#o.tokens, image, scratch).catch((err: unknown) => {
         throw refusalOf(err, `download image ${image.id}`);
       });
