@@ -2,8 +2,19 @@
 // cinder.conf; usage moved with conditional updates inside the caller's transaction, so a
 // breach answers 413 and leaves nothing behind, even for racing requests.
 import type { Db } from '../store/volume.repo.js';
-import { addUsage, ensureUsageRows, selectClassLimits, selectProjectLimits, selectUsage } from '../store/quota.repo.js';
-import { OverQuota } from './errors.js';
+import { pyRepr } from '@alto/http';
+import {
+  addUsage,
+  deleteProjectLimits,
+  ensureUsageRows,
+  selectClassLimits,
+  selectLiveTypeNames,
+  selectProjectLimits,
+  selectUsage,
+  upsertClassLimit,
+  upsertProjectLimit,
+} from '../store/quota.repo.js';
+import { BadRequest, InvalidInput, OverQuota } from './errors.js';
 
 /** The resources every project has (volume-type resources are added per type). */
 export const QUOTA_RESOURCES = ['volumes', 'snapshots', 'gigabytes', 'backups', 'backup_gigabytes', 'groups', 'per_volume_gigabytes'] as const;
@@ -80,6 +91,94 @@ export class QuotaEngine {
     const limit = (await this.limitsOf(projectId)).per_volume_gigabytes ?? -1;
     if (limit >= 0 && sizeGb > limit) throw OverQuota('VolumeSizeExceedsLimit', `Requested volume size ${sizeGb}G is larger than maximum allowed limit ${limit}G.`);
   }
+
+  // os-quota-sets and os-quota-class-sets: quota sets as admins show and change them.
+
+  /** Every quota resource in Cinder's order: volume resources, per live type volumes_/gigabytes_/snapshots_<type>, groups. */
+  async resourceNames(): Promise<string[]> {
+    return quotaSetOrder(await selectLiveTypeNames(this.db));
+  }
+
+  /** Cinder's get_defaults: the `default` class's rows, else cinder.conf. */
+  async defaultQuotaSet(): Promise<Record<string, number>> {
+    const types = await selectLiveTypeNames(this.db);
+    return inOrder(quotaSetOrder(types), await this.classLimits('default', types));
+  }
+
+  /** A class's limits, falling back to the default class and cinder.conf (get_class_quotas). */
+  async classQuotaSet(className: string): Promise<Record<string, number>> {
+    const types = await selectLiveTypeNames(this.db);
+    return inOrder(quotaSetOrder(types), await this.classLimits(className, types));
+  }
+
+  /** A project's limits: its own rows, else the defaults. */
+  async projectQuotaSet(projectId: string): Promise<Record<string, number>> {
+    const types = await selectLiveTypeNames(this.db);
+    return inOrder(quotaSetOrder(types), await this.limitsOf(projectId, types));
+  }
+
+  /** A project's limits with what it uses and has reserved (?usage=true). */
+  async projectQuotaUsage(projectId: string): Promise<Record<string, QuotaUsageView>> {
+    const [limits, usage] = await Promise.all([this.projectQuotaSet(projectId), selectUsage(this.db, projectId)]);
+    const out: Record<string, QuotaUsageView> = {};
+    for (const [k, limit] of Object.entries(limits)) out[k] = { limit, in_use: usage.get(k)?.inUse ?? 0, reserved: usage.get(k)?.reserved ?? 0 };
+    return out;
+  }
+
+  /**
+   * Sets some of a project's limits (Cinder's quota_set format check, then the usage check),
+   * all or none; answers the project's limits.
+   */
+  async updateProjectQuotas(projectId: string, values: Record<string, unknown>): Promise<Record<string, number>> {
+    if (projectId.length > 255) throw InvalidInput(`quota_set_name has ${projectId.length} characters, more than 255.`);
+    const names = new Set(await this.resourceNames());
+    const bad: string[] = [];
+    const valid: [string, number][] = [];
+    for (const [key, value] of Object.entries(values)) {
+      if (NON_QUOTA_KEYS.includes(key)) continue;
+      if (!names.has(key)) {
+        bad.push(key);
+        continue;
+      }
+      valid.push([key, quotaInteger(value, key)]);
+    }
+    if (bad.length) throw InvalidInput(`Bad key(s) in quota set: ${bad.join(', ')}`);
+    // COMPAT(cinder quotas.py): usage is checked only for resources the project already has a
+    // limit row for (get_project_quotas(defaults=False)); a first limit may go below usage
+    const [own, usage] = await Promise.all([selectProjectLimits(this.db, projectId), selectUsage(this.db, projectId)]);
+    for (const [key, value] of valid) {
+      if (key === 'per_volume_gigabytes' || value === -1 || !own.has(key)) continue;
+      const u = usage.get(key);
+      const used = (u?.inUse ?? 0) + (u?.reserved ?? 0);
+      if (value < used) {
+        throw BadRequest(`Quota ${key} limit must be equal or greater than existing resources. Current usage is ${used} and the requested limit is ${value}.`);
+      }
+    }
+    const now = this.nowMs();
+    await this.db.transaction().execute(async (trx) => {
+      for (const [key, value] of valid) await upsertProjectLimit(trx, projectId, key, value, now);
+    });
+    return this.projectQuotaSet(projectId);
+  }
+
+  /** Drops a project's own limits: the defaults apply again (DELETE os-quota-sets). */
+  async resetProjectQuotas(projectId: string): Promise<void> {
+    await deleteProjectLimits(this.db, projectId);
+  }
+
+  /** Sets some of a quota class's limits (parameter_types.quota_class_set); answers the class's limits. */
+  async updateClassQuotas(className: string, values: Record<string, unknown>): Promise<Record<string, number>> {
+    if (className.length > 255) throw InvalidInput(`quota_class_name has ${className.length} characters, more than 255.`);
+    const names = new Set(await this.resourceNames());
+    const bad = Object.keys(values).filter((k) => !names.has(k));
+    if (bad.length) throw InvalidInput(`Bad key(s) in quota class set: ${bad.join(', ')}`);
+    const valid = Object.entries(values).map(([k, v]) => [k, classLimitValue(k, v)] as const);
+    const now = this.nowMs();
+    await this.db.transaction().execute(async (trx) => {
+      for (const [key, value] of valid) await upsertClassLimit(trx, className, key, value, now);
+    });
+    return this.classQuotaSet(className);
+  }
 }
 
 /** The quota error Cinder raises for a resource (cinder/quota_utils.py process_reserve_over_quota). */
@@ -101,4 +200,60 @@ export function volumeDeltas(sizeGb: number, typeName: string): Deltas {
 /** What a snapshot of a `sizeGb` volume of type `typeName` counts against. */
 export function snapshotDeltas(sizeGb: number, typeName: string): Deltas {
   return { snapshots: 1, gigabytes: sizeGb, [typeResource('snapshots', typeName)]: 1, [typeResource('gigabytes', typeName)]: sizeGb };
+}
+
+
+/** A resource's limit with its usage (os-quota-sets ?usage=true). */
+export interface QuotaUsageView {
+  limit: number;
+  in_use: number;
+  reserved: number;
+}
+
+/** Keys a quota set body may carry besides resources (Cinder's NON_QUOTA_KEYS). */
+const NON_QUOTA_KEYS = ['tenant_id', 'id'];
+/** The largest limit (Cinder's db.MAX_INT). */
+const MAX_INT = 2147483647;
+
+/** Cinder's order of a quota set's keys. */
+export function quotaSetOrder(typeNames: string[]): string[] {
+  return [
+    'volumes',
+    'per_volume_gigabytes',
+    'snapshots',
+    'gigabytes',
+    'backups',
+    'backup_gigabytes',
+    ...typeNames.flatMap((t) => TYPE_RESOURCES.map((b) => typeResource(b, t))),
+    'groups',
+  ];
+}
+
+function inOrder(names: string[], limits: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(names.map((n) => [n, limits[n] ?? -1]));
+}
+
+/** oslo's validate_integer (int(str(value)) within bounds), worded as oslo words it. */
+export function quotaInteger(value: unknown, name: string, min = -1, max = MAX_INT): number {
+  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isInteger(value) ? String(value) : '';
+  if (!/^[-+]?\d+$/.test(text)) throw BadRequest(`${name} must be an integer`);
+  const n = Number(text);
+  if (n < min) throw BadRequest(`${name} must be >= ${min}`);
+  if (n > max) throw BadRequest(`${name} must be <= ${max}`);
+  return n;
+}
+
+/** python's str() of a JSON value, as jsonschema's "Value: %s" shows it. */
+const pyStr = (v: unknown) => (typeof v === 'string' ? v : pyRepr(v));
+
+/** A quota class value: an integer >= -1, or a string of digits (jsonschema's wording). */
+function classLimitValue(key: string, v: unknown): number {
+  const fail = (message: string) => BadRequest(`Invalid input for field/attribute ${key}. Value: ${pyStr(v)}. ${message}`);
+  if (!(typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v)))) throw fail(`${pyRepr(v)} is not of type 'integer', 'string'`);
+  if (typeof v === 'string' && !/^[0-9]*$/.test(v)) throw fail(`${pyRepr(v)} does not match '^[0-9]*$'`);
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof v === 'number' && n < -1) throw fail(`${pyRepr(v)} is less than the minimum of -1`);
+  if (typeof v === 'string' && v.length < 1) throw fail(`${pyRepr(v)} is too short`);
+  if (n > MAX_INT) throw fail(`${pyRepr(v)} is greater than the maximum of ${MAX_INT}`);
+  return n;
 }

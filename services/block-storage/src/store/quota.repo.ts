@@ -65,3 +65,9 @@ export async function addUsage(db: Db, projectId: string, resource: string, delt
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
+
+/** Names of the live volume types, oldest first: each adds volumes_/gigabytes_/snapshots_<name> quotas. */
+export async function selectLiveTypeNames(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('volume_type').select('name').where('deleted', '=', 0).orderBy('created_at').orderBy('name').execute();
+  return rows.map((r) => r.name);
+}

@@ -47,3 +47,31 @@ export async function allocatedByHost(db: Db): Promise<Map<string, number>> {
     .execute();
   return new Map(rows.map((r) => [r.host!, Number(r.gb ?? 0)]));
 }
+
+/**
+ * Cinder's host matching (db _filter_host): `a@b#c` matches only itself, `a@b` itself and its
+ * pools, a bare host itself, its backends and pools.
+ */
+export function hostMatches(host: string, value: string): boolean {
+  if (host === value) return true;
+  if (value.includes('#')) return false;
+  if (host.startsWith(`${value}#`)) return true;
+  return !value.includes('@') && host.startsWith(`${value}@`);
+}
+
+/** Every service row, oldest first, optionally of one binary and matching a host (os-services). */
+export async function selectServicesWhere(db: Db, filters: { host?: string | undefined; binary?: string | undefined }): Promise<ServiceRow[]> {
+  let q = db.selectFrom('service').selectAll();
+  if (filters.binary !== undefined) q = q.where('binary', '=', filters.binary);
+  const rows = await q.orderBy('created_at').orderBy('host').orderBy('binary').execute();
+  return filters.host === undefined ? rows : rows.filter((r) => hostMatches(r.host, filters.host!));
+}
+
+/** Enables or disables a service for scheduling; the reason is kept unless a new one is given. */
+export async function setServiceDisabled(db: Db, id: string, disabled: boolean, reason?: string | null): Promise<void> {
+  await db
+    .updateTable('service')
+    .set({ disabled: disabled ? 1 : 0, ...(reason !== undefined ? { disabled_reason: reason } : {}) })
+    .where('id', '=', id)
+    .execute();
+}
