@@ -101,13 +101,26 @@ describe('os-services beyond the recording', () => {
     assert.deepEqual([lvm.status, lvm.disabled_reason], ['enabled', 'disk swap']);
   });
 
+  test('a frozen backend leaves the pools until thawed; freezing twice is refused', async () => {
+    assert.equal((await h.call('<admin>', 'PUT', '/v3/os-services/freeze', { host: 'other' })).statusCode, 200);
+    assert.equal((await list('?host=other@lvm'))[0]!.frozen, true);
+    assert.deepEqual(((await h.call('<admin>', 'GET', '/v3/scheduler-stats/get_pools')).json().pools as Json[]).map((p) => p.name), ['cinder-ref@fake#fake']);
+    assert.equal(message(await h.call('<admin>', 'PUT', '/v3/os-services/freeze', { host: 'other@lvm' })), "Invalid input received: frozen in ['other@lvm'] must be False to failover.");
+    assert.equal((await h.call('<admin>', 'PUT', '/v3/os-services/thaw', { host: 'other@lvm' })).statusCode, 200);
+    assert.equal((await list('?host=other@lvm'))[0]!.frozen, false);
+  });
+
   test('bad requests and unknown services', async () => {
     const cases: [string, unknown, number, string][] = [
       ['enable', { host: 'nowhere', binary: 'cinder-volume' }, 404, 'Service cinder-volume could not be found on host nowhere.'],
       ['enable', { binary: 'cinder-volume' }, 400, 'Invalid input received: Host field is missing.'],
       ['enable', { host: 'other@lvm' }, 400, "{'host': 'other@lvm'} is not valid under any of the given schemas"],
       ['disable', { host: 'other@lvm', binary: 'cinder-volume', disabled_reason: 'x' }, 400, "Additional properties are not allowed ('disabled_reason' was unexpected)"],
-      ['freeze', { host: 'other@lvm' }, 400, 'Invalid input received: Unknown action'],
+      ['failover_host', { host: 'other@lvm' }, 400, 'Invalid input received: Unknown action'],
+      ['freeze', { host: 'invalid_host' }, 400, 'Invalid input received: No service found with host=invalid_host'],
+      ['thaw', { host: 'other@lvm' }, 400, "Invalid input received: frozen in ['other@lvm'] must be True to failover."],
+      ['freeze', {}, 400, 'Invalid input received: Host field is missing.'],
+      ['disable-log-reason', { host: 'other@lvm', binary: 'cinder-volume', disabled_reason: null }, 400, "Invalid input for field/attribute disabled_reason. Value: None. None is not of type 'string'"],
     ];
     for (const [action, body, status, m] of cases) {
       const r = await h.call('<admin>', 'PUT', `/v3/os-services/${action}`, body);

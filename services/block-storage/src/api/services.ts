@@ -4,7 +4,7 @@ import Type from 'typebox';
 import { defineRoute, pyRepr, type AnyRoute } from '@alto/http';
 import type { OsServicesService } from '../domain/os-services.service.js';
 import { InvalidInput, BadRequest } from '../domain/errors.js';
-import { q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, q1, type BlockStorageFrame, type RawQuery } from './common.js';
 import { serviceView } from './services.views.js';
 
 const Query = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]));
@@ -13,6 +13,7 @@ const Name = Type.String({ minLength: 1, maxLength: 255 });
 const CinderHost = Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._#@:/+\\[\\]]*$' }), Type.Null()]);
 const NullableString = Type.Union([Type.String({ maxLength: 255 }), Type.Null()]);
 const EnableBody = Type.Object({ binary: Type.Optional(Name), host: Type.Optional(CinderHost), cluster: Type.Optional(NullableString), service: Type.Optional(Name) }, { additionalProperties: false });
+const FreezeBody = Type.Object({ cluster: Type.Optional(NullableString), host: Type.Optional(CinderHost) }, { additionalProperties: false });
 const DisableLogReasonBody = Type.Object({ ...EnableBody.properties, disabled_reason: Type.Optional(Name) }, { additionalProperties: false });
 type EnableInput = { binary?: string; host?: string | null; cluster?: string | null; service?: string; disabled_reason?: string };
 
@@ -87,12 +88,29 @@ export function serviceRoutes(frame: OsServicesFrame): AnyRoute[] {
       // COMPAT(cinder services.py): a missing disabled_reason clears the stored one (body.get -> None)
       handler: async ({ body }) => setStatus(body, true, body.disabled_reason ?? null),
     }),
+    ...(['freeze', 'thaw'] as const).map((action) =>
+      defineRoute({
+        method: 'PUT',
+        url: `/os-services/${action}`,
+        body: FreezeBody,
+        ...update,
+        handler: async ({ body, req }, ctx) => {
+          // get_cluster_host: from 3.26 a cluster may be named instead; there are no clusters here
+          const clustered = atLeast(req, '3.26');
+          const cluster = clustered ? body.cluster : undefined;
+          if (!!cluster === !!body.host) throw InvalidInput(clustered ? 'One and only one of cluster and host must be set.' : 'Host field is missing.');
+          if (cluster) throw InvalidInput(`No service found with cluster=${cluster}`);
+          await svc().setFrozen(ctx, body.host!, action === 'freeze');
+          return undefined;
+        },
+      }),
+    ),
     defineRoute({
       method: 'PUT',
       url: '/os-services/:action',
       params: Type.Object({ action: Type.String() }),
       ...update,
-      // freeze, thaw, failover and the log levels need replication and RPC to services this cloud does not run
+      // failover and the log levels need replication and RPC to services this cloud does not run
       handler: async () => {
         throw InvalidInput('Unknown action');
       },

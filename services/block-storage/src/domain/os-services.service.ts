@@ -3,12 +3,14 @@
 // (cinder/api/contrib/services.py, availability_zones.py, scheduler_stats.py, capabilities.py).
 import { capabilitiesFilter } from '../scheduler/backend.filters.js';
 import type { CapabilityValue } from '../scheduler/scheduler.models.js';
-import { allocatedByHost, selectServicesWhere, setServiceDisabled, type ServiceRow } from '../store/service.repo.js';
+import type { RequestContext } from '@alto/kernel';
+import { pyRepr } from '@alto/http';
+import { allocatedByHost, selectServicesWhere, setServiceDisabled, setServiceFrozen, type ServiceRow } from '../store/service.repo.js';
 import { extraSpecsOf, selectTypeById, selectTypeByName } from '../store/type.repo.js';
 import { backendStateOf } from '../workers/volume-scheduler.js';
 import { WORKER_BINARY } from '../workers/volume-worker.js';
 import type { BlockStorageCoreDeps } from './deps.js';
-import { BadRequest, NotFound, VolumeTypeNotFound, VolumeTypeNotFoundByName } from './errors.js';
+import { BadRequest, InvalidInput, NotFound, VolumeTypeNotFound, VolumeTypeNotFoundByName } from './errors.js';
 
 /** A service row with what os-services derives from it. */
 export interface ServiceStatus {
@@ -82,7 +84,7 @@ export class OsServicesService {
     return rows.map((row) => {
       const up = this.isUp(row, now);
       const caps = row.capabilities ? (JSON.parse(row.capabilities) as Record<string, unknown>) : undefined;
-      const backendState = row.binary === WORKER_BINARY && up && !row.disabled && caps ? (typeof caps.backend_state === 'string' ? caps.backend_state : 'up') : null;
+      const backendState = row.binary === WORKER_BINARY && up && !row.disabled && !row.frozen && caps ? (typeof caps.backend_state === 'string' ? caps.backend_state : 'up') : null;
       return { row, up, backendState };
     });
   }
@@ -96,6 +98,21 @@ export class OsServicesService {
     if (!row) throw NotFound(`Service ${input.binary} could not be found on host ${input.host}.`);
     await setServiceDisabled(this.d.db, row.id, input.disabled, input.reason);
     return { ...row, disabled: input.disabled ? 1 : 0, ...(input.reason !== undefined ? { disabled_reason: input.reason } : {}) };
+  }
+
+  /**
+   * Freezes (or thaws) the volume services of a host: the scheduler stops placing on them and
+   * management calls are refused until thawed (volume/api.py freeze_host / thaw_host; without
+   * clusters, the host's services). Worded as Cinder's _replication_db_change.
+   */
+  async setFrozen(ctx: RequestContext, host: string, frozen: boolean): Promise<void> {
+    this.d.authz.enforce(frozen ? 'volume:freeze_host' : 'volume:thaw_host', ctx);
+    const services = await selectServicesWhere(this.d.db, { host, binary: WORKER_BINARY });
+    if (!services.length) throw InvalidInput(`No service found with host=${host}`);
+    if (services.some((s) => s.host !== services[0]!.host)) throw BadRequest('Services from different clusters found.');
+    const unchanged: string[] = [];
+    for (const s of services) if (!(await setServiceFrozen(this.d.db, s.id, frozen))) unchanged.push(s.host);
+    if (unchanged.length === services.length) throw InvalidInput(`frozen in ${pyRepr(unchanged)} must be ${frozen ? 'False' : 'True'} to failover.`);
   }
 
   /**
@@ -116,7 +133,7 @@ export class OsServicesService {
     const now = this.d.clock.nowMs();
     const [rows, allocated] = await Promise.all([selectServicesWhere(this.d.db, { binary: WORKER_BINARY }), allocatedByHost(this.d.db)]);
     let pools = rows
-      .filter((r) => r.capabilities && !r.disabled && this.isUp(r, now))
+      .filter((r) => r.capabilities && !r.disabled && !r.frozen && this.isUp(r, now))
       .map((r) => {
         const caps = JSON.parse(r.capabilities!) as Record<string, unknown>;
         const poolName = typeof caps.pool_name === 'string' ? caps.pool_name : typeof caps.volume_backend_name === 'string' ? caps.volume_backend_name : 'pool';

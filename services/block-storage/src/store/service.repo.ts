@@ -75,3 +75,14 @@ export async function setServiceDisabled(db: Db, id: string, disabled: boolean, 
     .where('id', '=', id)
     .execute();
 }
+
+/** Freezes or thaws a service when it is in the other state (a conditional update); false when it was not. */
+export async function setServiceFrozen(db: Db, id: string, frozen: boolean): Promise<boolean> {
+  const r = await db
+    .updateTable('service')
+    .set({ frozen: frozen ? 1 : 0 })
+    .where('id', '=', id)
+    .where('frozen', '=', frozen ? 0 : 1)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
