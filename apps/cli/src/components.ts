@@ -2,6 +2,7 @@
 // engine, bus transport) and wires dependencies.
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { computeRenderer, createHttpServer } from '@alto/http';
 import type { InProcessBroker} from '@alto/bus';
 import { createBus, type Bus } from '@alto/bus';
 import { openDatabase, type Database } from '@alto/db';
@@ -10,12 +11,21 @@ import { createLogger, createMetricsRegistry, httpServerRunnable, Manager, regis
 import { createIdentity, type Identity, type IdentityDB } from '@alto/identity';
 import { createImage, FilesystemStore, keystoneLimits, legacyLimits, type ImageApi, type ImageDB, type StoreSet } from '@alto/image';
 import { remoteTokenValidator } from '@alto/clients';
+import {
+  createBlockStorage,
+  FileBackend,
+  VolumeScheduler,
+  VolumeWorker,
+  type BlockStorageApi,
+  type BlockStorageDB,
+  type VolumeBackend,
+} from '@alto/block-storage';
 import { ValidationError } from '@alto/kernel';
 import { createCache } from '@alto/runtime';
 import { identityUrl, type AltoConfig } from './config.js';
 
 /** The components `alto serve` can run; `alto up` runs them all in one process. */
-export const COMPONENTS = ['identity-api', 'image-api'] as const;
+export const COMPONENTS = ['identity-api', 'image-api', 'volume-api', 'volume-scheduler', 'volume-worker'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 export function makeLogger(config: AltoConfig, name: string): Logger {
@@ -136,4 +146,111 @@ export async function addImageApi(manager: Manager, config: AltoConfig, log: Log
   for (const r of image.runnables) manager.add(r);
   manager.add(httpServerRunnable('image-api', image.app, { host: config.image.api.host, port: config.image.api.port }));
   return { image, database, app: image.app };
+}
+
+export function openBlockStorageDatabase(config: AltoConfig): Database<BlockStorageDB> {
+  return openDatabase<BlockStorageDB>(config.block_storage.database);
+}
+
+/** This process's name as the holder of task leases and on the bus. */
+const processName = () => `${hostname()}-${process.pid}`;
+
+export interface RunningBlockStorage {
+  api: BlockStorageApi;
+  database: Database<BlockStorageDB>;
+  app: FastifyInstance;
+}
+
+/** The service credentials a component checks tokens with (keystone_authtoken). */
+function serviceAuthOf(config: AltoConfig, section: 'image' | 'block_storage') {
+  const a = config[section].keystone_authtoken;
+  if (!a.username || !a.password) {
+    throw new ValidationError(`${section}.keystone_authtoken.username and .password are required (the service checks tokens with them)`, 'cli.no_service_credentials');
+  }
+  return { authUrl: a.auth_url ?? `${identityUrl(config)}/v3`, username: a.username, password: a.password, userDomainName: a.user_domain_name, projectName: a.project_name, projectDomainName: a.project_domain_name };
+}
+
+/** Adds volume-api to a manager: its database, token validation against identity, the Cinder v3 routes and the listener. */
+export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database = openBlockStorageDatabase(config)): Promise<RunningBlockStorage> {
+  manager.add({ name: 'block-storage-database', start: async () => {}, stop: () => database.close() });
+  const cache = createCache(config.cache, log);
+  manager.add({ name: 'volume-token-cache', start: async () => {}, stop: () => cache.close() });
+  const metrics = createMetricsRegistry('volume-api');
+  const api = await createBlockStorage({
+    config: config.block_storage,
+    database,
+    bus,
+    validator: remoteTokenValidator(serviceAuthOf(config, 'block_storage'), systemClock),
+    cache,
+    clock: systemClock,
+    log,
+    metrics,
+    validateResponses: process.env.ALTO_VALIDATE_RESPONSES === '1',
+  });
+  for (const c of api.checks) manager.addCheck(c);
+  registerHealthRoutes(api.app, { manager, metrics });
+  manager.add(httpServerRunnable('volume-api', api.app, { host: config.block_storage.api.host, port: config.block_storage.api.port }));
+  return { api, database, app: api.app };
+}
+
+/** Adds volume-scheduler: places new volumes on the backends workers report. */
+export function addVolumeScheduler(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database: Database<BlockStorageDB>): VolumeScheduler {
+  const d = config.block_storage.default;
+  const scheduler = new VolumeScheduler({ db: database.db, bus, clock: systemClock, log, host: d.host ?? hostname(), sweepMs: d.task_sweep_seconds * 1000 });
+  manager.add(scheduler);
+  return scheduler;
+}
+
+/** The known volume drivers; an unknown one stops startup with this list. */
+const VOLUME_DRIVERS = ['file'];
+
+/** The volume backends of [DEFAULT] enabled_backends (one `file` backend in ${data_dir}/volumes when none). */
+export function buildVolumeBackends(config: AltoConfig): Map<string, { backend: VolumeBackend; section: string }> {
+  const d = config.block_storage.default;
+  const host = d.host ?? hostname();
+  const sections = Object.entries(d.enabled_backends);
+  if (!sections.length) sections.push(['file', { volume_driver: 'file', file_volume_format: 'qcow2', file_capacity_gb: 0, max_over_subscription_ratio: 20, reserved_percentage: 0 }]);
+  const out = new Map<string, { backend: VolumeBackend; section: string }>();
+  for (const [name, b] of sections) {
+    if (!VOLUME_DRIVERS.includes(b.volume_driver)) {
+      throw new ValidationError(`volume backend "${name}" has unknown volume_driver "${b.volume_driver}"; known: ${VOLUME_DRIVERS.join(', ')}`, 'cli.unknown_volume_driver');
+    }
+    const directory = b.file_volume_dir ?? `${config.data_dir}/volumes${sections.length > 1 ? `/${name}` : ''}`;
+    out.set(`${host}@${name}`, { backend: new FileBackend({ name: b.volume_backend_name ?? name, directory, defaultFormat: b.file_volume_format }), section: name });
+  }
+  return out;
+}
+
+/** Adds one volume-worker per backend: converges the volumes placed on it and reports its capacity. */
+export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database: Database<BlockStorageDB>): Map<string, VolumeBackend> {
+  const d = config.block_storage.default;
+  const backends = buildVolumeBackends(config);
+  const owner = processName();
+  for (const [host, { backend }] of backends) {
+    manager.add(
+      new VolumeWorker({
+        db: database.db,
+        bus,
+        clock: systemClock,
+        log: log.child({ backend: host }),
+        backend,
+        host,
+        owner,
+        availabilityZone: d.storage_availability_zone,
+        leaseMs: d.task_lease_seconds * 1000,
+        sweepMs: d.task_sweep_seconds * 1000,
+        reportMs: d.report_interval * 1000,
+      }),
+    );
+  }
+  return new Map([...backends].map(([h, b]) => [h, b.backend]));
+}
+
+/** /healthz, /readyz and /metrics for a component without an API (scheduler, workers), with its database as the readiness check. */
+export function addHealthListener(manager: Manager, component: string, database: { dialect: string; ping(): Promise<number> }, listen: { host: string; port: number }, log: Logger): void {
+  const metrics = createMetricsRegistry(component);
+  manager.addCheck({ name: `${component} database`, check: async () => `${database.dialect} ${(await database.ping()).toFixed(1)} ms` });
+  const app = createHttpServer({ logger: log, renderer: computeRenderer(), bodyLimit: 1024 });
+  registerHealthRoutes(app, { manager, metrics });
+  manager.add(httpServerRunnable(`${component}-health`, app, listen));
 }

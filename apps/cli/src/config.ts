@@ -5,6 +5,7 @@ import type { Static } from 'typebox';
 import { BusSection, CacheSection, LogSection, loadConfig } from '@alto/config';
 import { IdentitySection, type BootstrapInput } from '@alto/identity';
 import { ImageSection } from '@alto/image';
+import { BlockStorageSection } from '@alto/block-storage';
 
 export const BootstrapSection = Type.Object(
   {
@@ -32,6 +33,7 @@ export const AltoConfigSchema = Type.Object(
     bootstrap: BootstrapSection,
     identity: IdentitySection,
     image: ImageSection,
+    block_storage: BlockStorageSection,
   },
   { additionalProperties: false },
 );
@@ -69,6 +71,11 @@ export function identityUrl(config: AltoConfig): string {
 /** The URL clients use for the image API. */
 export function imageUrl(config: AltoConfig): string {
   return apiUrl(config.image.api);
+}
+
+/** The URL clients use for the block storage API (without /v3). */
+export function blockStorageUrl(config: AltoConfig): string {
+  return apiUrl(config.block_storage.api);
 }
 
 /** What `alto bootstrap` and the first `alto up` create; unset internal/admin URLs follow the public one. */

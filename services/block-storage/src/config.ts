@@ -83,6 +83,16 @@ export const BlockStorageSection = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Where the components without an API (scheduler, workers) answer /healthz, /readyz and /metrics. */
+    health: Type.Object(
+      {
+        host: Type.String({ default: '${host}' }),
+        scheduler_port: Type.Integer({ minimum: 0, maximum: 65535, default: 8786 }),
+        worker_port: Type.Integer({ minimum: 0, maximum: 65535, default: 8787 }),
+        backup_port: Type.Integer({ minimum: 0, maximum: 65535, default: 8788 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     keystone_authtoken: AuthTokenSection,
     oslo_policy: Type.Object(
       {

@@ -1,2 +1,12 @@
-// The block storage service (Cinder v3): the volume backend contract for drivers.
+// The block storage service (Cinder v3): composition, config, contracts, drivers and workers.
 export * from './spi/volume-backend.js';
+export * from './spi/image-transfer.js';
+export * from './config.js';
+export * from './plugin.js';
+export { blockStorageMigrations } from './store/migrations/index.js';
+export type { BlockStorageDB } from './store/schema.js';
+export { FileBackend } from './drivers/file-backend.js';
+export { VolumeWorker, WORKER_BINARY } from './workers/volume-worker.js';
+export { VolumeScheduler } from './workers/volume-scheduler.js';
+export { SCHEDULER_TOPIC, VOLUME_TOPIC, BACKUP_TOPIC } from './workers/topics.js';
+export { QuotaEngine } from './domain/quotas.js';

@@ -2,9 +2,17 @@
 import type { VolumesService } from './domain/volumes.service.js';
 import type { QuotaEngine } from './domain/quotas.js';
 import type { Authorizer } from './domain/deps.js';
+import type { TypesService } from './domain/types.service.js';
+import type { QosService } from './domain/qos.service.js';
+import type { MessagesService } from './domain/messages.service.js';
+import type { OsServicesService } from './domain/os-services.service.js';
 
 export interface BlockStorageServices {
   volumes: VolumesService;
   quotas: QuotaEngine;
   authz: Authorizer;
+  types: TypesService;
+  qos: QosService;
+  messages: MessagesService;
+  osServices: OsServicesService;
 }

@@ -2,18 +2,20 @@
 import { migrateToLatest, migrationStatus, type Database } from '@alto/db';
 import { identityMigrations } from '@alto/identity';
 import { imageMigrations } from '@alto/image';
+import { blockStorageMigrations } from '@alto/block-storage';
 import { ValidationError } from '@alto/kernel';
 import { loadAltoConfig, type ConfigSources } from '../config.js';
-import { openIdentityDatabase, openImageDatabase } from '../components.js';
+import { openBlockStorageDatabase, openIdentityDatabase, openImageDatabase } from '../components.js';
 import { progress } from '../progress.js';
 
-export const SERVICES = ['identity', 'image'] as const;
+export const SERVICES = ['identity', 'image', 'block-storage'] as const;
 
 export async function dbSync(service: string, sources: ConfigSources, opts: { check?: boolean }): Promise<number> {
   if (!(SERVICES as readonly string[]).includes(service)) throw new ValidationError(`unknown service "${service}"; known: ${SERVICES.join(', ')}`, 'cli.unknown_service');
   const config = loadAltoConfig(sources);
-  const database: Database<unknown> = service === 'image' ? (openImageDatabase(config) as Database<unknown>) : (openIdentityDatabase(config) as Database<unknown>);
-  const migrations = service === 'image' ? imageMigrations : identityMigrations;
+  const database: Database<unknown> =
+    service === 'image' ? (openImageDatabase(config) as Database<unknown>) : service === 'block-storage' ? (openBlockStorageDatabase(config) as Database<unknown>) : (openIdentityDatabase(config) as Database<unknown>);
+  const migrations = service === 'image' ? imageMigrations : service === 'block-storage' ? blockStorageMigrations : identityMigrations;
   const p = progress();
   try {
     if (opts.check) {

@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AltoError, ServiceUnavailableError, ValidationError } from '@alto/kernel';
-import { identityUrl, imageUrl, loadAltoConfig, type AltoConfig, type ConfigSources } from '../config.js';
+import { blockStorageUrl, identityUrl, imageUrl, loadAltoConfig, type AltoConfig, type ConfigSources } from '../config.js';
 import { registerService, type ServiceRegistration } from '../register.js';
 import { progress } from '../progress.js';
 
-export const REGISTRABLE = ['image'] as const;
+export const REGISTRABLE = ['image', 'block-storage'] as const;
 
 export interface RegisterOptions {
   adminPasswordFile?: string;
@@ -49,6 +49,30 @@ export function imageRegistration(config: AltoConfig, urls: Pick<RegisterOptions
   };
 }
 
+/**
+ * The block storage service's registrations, as DevStack makes them: user `cinder`, catalog
+ * types `block-storage` (cinder) and `volumev3` (cinderv3), endpoints `<url>/v3/$(project_id)s`.
+ */
+export function blockStorageRegistrations(config: AltoConfig, urls: Pick<RegisterOptions, 'publicUrl' | 'internalUrl' | 'adminUrl'> = {}): ServiceRegistration[] {
+  const ka = config.block_storage.keystone_authtoken;
+  if (!ka.password) {
+    throw new ValidationError("the block storage service user's password is needed: set block_storage.keystone_authtoken.password (ALTO_BLOCK_STORAGE__KEYSTONE_AUTHTOKEN__PASSWORD)", 'cli.no_service_password');
+  }
+  const v3 = (u: string) => `${u.replace(/\/+$/, '')}/v3/$(project_id)s`;
+  const url = v3(urls.publicUrl ?? blockStorageUrl(config));
+  const per = { public: url, ...(urls.internalUrl ? { internal: v3(urls.internalUrl) } : {}), ...(urls.adminUrl ? { admin: v3(urls.adminUrl) } : {}) };
+  const common = { url, urls: per, regionId: config.bootstrap.region_id, user: { name: ka.username ?? 'cinder', password: ka.password }, serviceProjectName: ka.project_name };
+  return [
+    { type: 'block-storage', name: 'cinder', description: 'Cinder Volume Service', ...common },
+    { type: 'volumev3', name: 'cinderv3', description: 'Cinder Volume Service V3', ...common },
+  ];
+}
+
+/** What `alto register <service>` registers. */
+export function registrationsOf(service: string, config: AltoConfig, urls: Pick<RegisterOptions, 'publicUrl' | 'internalUrl' | 'adminUrl'> = {}): ServiceRegistration[] {
+  return service === 'block-storage' ? blockStorageRegistrations(config, urls) : [imageRegistration(config, urls)];
+}
+
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export async function registerCommand(service: string, sources: ConfigSources, opts: RegisterOptions): Promise<string[]> {
@@ -58,15 +82,15 @@ export async function registerCommand(service: string, sources: ConfigSources, o
   if (!password) throw new ValidationError('the admin password is needed: set ALTO_ADMIN_PASSWORD or pass --admin-password-file', 'cli.no_admin_password');
   const wait = opts.wait ?? 0;
   if (!Number.isFinite(wait) || wait < 0) throw new ValidationError(`--wait must be a number of seconds, not "${String(opts.wait)}"`, 'cli.bad_wait');
-  const reg = imageRegistration(config, opts);
+  const regs = registrationsOf(service, config, opts);
   const authUrl = registrationAuthUrl(config);
   const admin = { authUrl, username: config.bootstrap.admin_username, password, projectName: config.bootstrap.admin_project_name };
   const p = progress();
-  p.info(`Registering ${reg.name} (${reg.type}) with the identity service at ${authUrl}`);
+  p.info(`Registering ${regs.map((r) => `${r.name} (${r.type})`).join(' and ')} with the identity service at ${authUrl}`);
 
   const deadline = performance.now() + wait * 1000;
   let lastReason: string | undefined;
-  const attempt = async (): Promise<string[]> => {
+  const attempt = async (reg: ServiceRegistration): Promise<string[]> => {
     // Level-based: every attempt re-reads what exists and adds what is missing, so retrying a
     // half-done registration is safe. Until bootstrap has run (or while identity-api starts)
     // the attempt fails with the reason, which is shown once per change.
@@ -85,11 +109,18 @@ export async function registerCommand(service: string, sources: ConfigSources, o
       }
     }
   };
-  const done = await p.step(`${reg.type} service ${reg.name}: user ${reg.user.name}, catalog entry, endpoints in ${reg.regionId}`, attempt, (d) => (d.length ? d.join(', ') : 'up to date'));
+  const done: string[] = [];
+  for (const reg of regs) {
+    done.push(...(await p.step(`${reg.type} service ${reg.name}: user ${reg.user.name}, catalog entry, endpoints in ${reg.regionId}`, () => attempt(reg), (d) => (d.length ? d.join(', ') : 'up to date'))));
+  }
+  const reg = regs[0]!;
   const urls = { public: reg.url, internal: reg.urls?.internal ?? reg.url, admin: reg.urls?.admin ?? reg.url };
+  const next =
+    service === 'block-storage'
+      ? 'Next: start volume-api, volume-scheduler and volume-worker (alto serve ...) with the same keystone_authtoken settings; then\n  openstack volume list          (as any user of the cloud)'
+      : 'Next: start the image API (alto serve image-api) with the same keystone_authtoken settings; then\n  openstack image list          (as any user of the cloud)';
   p.info(`
 Endpoints: public ${urls.public}, internal ${urls.internal}, admin ${urls.admin}
-Next: start the image API (alto serve image-api) with the same keystone_authtoken settings; then
-  openstack image list          (as any user of the cloud)`);
+${next}`);
   return done;
 }

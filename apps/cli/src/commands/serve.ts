@@ -2,7 +2,7 @@
 import { exitOnSignals } from '@alto/runtime';
 import { ValidationError } from '@alto/kernel';
 import { loadAltoConfig, type ConfigSources } from '../config.js';
-import { COMPONENTS, Manager, addIdentityApi, addImageApi, makeLogger, openBus, type ComponentName } from '../components.js';
+import { COMPONENTS, Manager, addIdentityApi, addImageApi, addVolumeApi, addVolumeScheduler, addVolumeWorkers, addHealthListener, makeLogger, openBlockStorageDatabase, openBus, type ComponentName } from '../components.js';
 
 export async function serve(component: string, sources: ConfigSources): Promise<void> {
   if (!(COMPONENTS as readonly string[]).includes(component)) {
@@ -20,10 +20,23 @@ export async function serve(component: string, sources: ConfigSources): Promise<
     case 'image-api':
       await addImageApi(manager, config, log);
       break;
+    case 'volume-api':
+      await addVolumeApi(manager, config, bus, log);
+      break;
+    case 'volume-scheduler':
+    case 'volume-worker': {
+      const database = openBlockStorageDatabase(config);
+      manager.add({ name: 'block-storage-database', start: async () => {}, stop: () => database.close() });
+      if (component === 'volume-scheduler') addVolumeScheduler(manager, config, bus, log, database);
+      else addVolumeWorkers(manager, config, bus, log, database);
+      const h = config.block_storage.health;
+      addHealthListener(manager, component, database, { host: h.host, port: component === 'volume-scheduler' ? h.scheduler_port : h.worker_port }, log);
+      break;
+    }
   }
   await manager.start();
   exitOnSignals(manager, log);
   const ready = await manager.readiness();
-  const api = component === 'image-api' ? config.image.api : config.identity.api;
-  log.info({ component, host: api.host, port: api.port, ready: ready.ok, checks: ready.checks }, 'serving');
+  const api = component === 'image-api' ? config.image.api : component === 'volume-api' ? config.block_storage.api : component === 'identity-api' ? config.identity.api : undefined;
+  log.info({ component, ...(api ? { host: api.host, port: api.port } : {}), ready: ready.ok, checks: ready.checks }, 'serving');
 }

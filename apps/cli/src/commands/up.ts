@@ -7,11 +7,12 @@ import { migrateToLatest } from '@alto/db';
 import { CREDENTIAL_MAX_ACTIVE_KEYS, identityMigrations, setupKeyRepository } from '@alto/identity';
 import { exitOnSignals } from '@alto/runtime';
 import { newPassword } from '@alto/kernel';
-import { bootstrapInputOf, identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
-import { Manager, addIdentityApi, addImageApi, makeLogger, openBus } from '../components.js';
+import { blockStorageUrl, bootstrapInputOf, identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { Manager, addIdentityApi, addImageApi, addVolumeApi, addVolumeScheduler, addVolumeWorkers, makeLogger, openBus } from '../components.js';
 import { imageMigrations } from '@alto/image';
+import { blockStorageMigrations } from '@alto/block-storage';
 import { registerService } from '../register.js';
-import { imageRegistration } from './register.js';
+import { blockStorageRegistrations, imageRegistration } from './register.js';
 import { serviceUserPassword } from '../client-config.js';
 import { progress } from '../progress.js';
 import { CLOUD_NAME, readSavedPassword, writeClientConfig } from '../client-config.js';
@@ -48,6 +49,15 @@ export async function up(opts: UpOptions): Promise<void> {
   const { database: imageDb } = await addImageApi(manager, config, log.child({ component: 'image-api' }));
   await p.step('image database', () => migrateToLatest(imageDb, imageMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
 
+  // block storage: volume-api, volume-scheduler and one volume-worker per backend, on the in-process bus
+  const kb = config.block_storage.keystone_authtoken;
+  config.block_storage.keystone_authtoken = { ...kb, username: kb.username ?? 'cinder', password: kb.password ?? serviceUserPassword(config.data_dir, 'cinder') };
+  const volumeLog = log.child({ component: 'block-storage' });
+  const { database: volumeDb } = await addVolumeApi(manager, config, bus, volumeLog);
+  await p.step('block storage database', () => migrateToLatest(volumeDb, blockStorageMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
+  addVolumeScheduler(manager, config, bus, volumeLog, volumeDb);
+  addVolumeWorkers(manager, config, bus, volumeLog, volumeDb);
+
   const explicit = process.env.ALTO_ADMIN_PASSWORD;
   const password = explicit ?? readSavedPassword(config.data_dir) ?? newPassword();
   const url = identityUrl(config);
@@ -62,14 +72,16 @@ export async function up(opts: UpOptions): Promise<void> {
   }
   const files = writeClientConfig(config.data_dir, { authUrl: `${url}/v3`, username: input.adminUsername, password, projectName: input.adminProjectName, regionName: input.regionId });
 
-  await p.step('identity and image APIs', () => manager.start(), () => `${url}/v3, ${imageUrl(config)}`);
+  await p.step('identity, image and block storage', () => manager.start(), () => `${url}/v3, ${imageUrl(config)}, ${blockStorageUrl(config)}/v3`);
+  const admin = { authUrl: `${url}/v3`, username: input.adminUsername, password };
+  await p.step('image service registration', () => registerService(admin, imageRegistration(config)), (done) => (done.length ? done.join(', ') : 'up to date'));
   await p.step(
-    'image service registration',
-    () => registerService({ authUrl: `${url}/v3`, username: input.adminUsername, password }, imageRegistration(config)),
+    'block storage registration',
+    async () => [...(await registerService(admin, blockStorageRegistrations(config)[0]!)), ...(await registerService(admin, blockStorageRegistrations(config)[1]!))],
     (done) => (done.length ? done.join(', ') : 'up to date'),
   );
   exitOnSignals(manager, log);
   p.info(`Altostratus is up in ${((performance.now() - t0) / 1000).toFixed(1)} s. To use it with the openstack CLI:\n`);
   process.stdout.write(`export OS_CLIENT_CONFIG_FILE=${files.clouds}\nexport OS_CLOUD=${CLOUD_NAME}\n`);
-  p.info(`\nThen try: openstack token issue; openstack catalog list. Stop with Ctrl-C; data stays in ${config.data_dir}.`);
+  p.info(`\nThen try: openstack catalog list; openstack volume create --size 1 lab-volume-1. Stop with Ctrl-C; data stays in ${config.data_dir}.`);
 }

@@ -38,18 +38,19 @@ export class QuotaEngine {
   }
 
   /** The `default` class limits: cinder.conf, overridden by quota_class rows. */
-  async classLimits(className = 'default', typeNames: string[] = []): Promise<Record<string, number>> {
-    const rows = await selectClassLimits(this.db, className);
-    const fallback = className === 'default' ? new Map<string, number>() : await selectClassLimits(this.db, 'default');
+  async classLimits(className = 'default', typeNames: string[] = [], db: Db = this.db): Promise<Record<string, number>> {
+    const rows = await selectClassLimits(db, className);
+    const fallback = className === 'default' ? new Map<string, number>() : await selectClassLimits(db, 'default');
     const out: Record<string, number> = {};
     for (const r of QUOTA_RESOURCES) out[r] = rows.get(r) ?? fallback.get(r) ?? this.defaults[r] ?? -1;
     for (const t of typeNames) for (const b of TYPE_RESOURCES) out[typeResource(b, t)] = rows.get(typeResource(b, t)) ?? fallback.get(typeResource(b, t)) ?? -1;
     return out;
   }
 
-  /** A project's hard limits (its own, else the default class's). */
+  /** A project's hard limits (its own, else the default class's); inside a transaction pass it as db (SQLite has one connection). */
   async limitsOf(projectId: string, typeNames: string[] = [], db: Db = this.db): Promise<Record<string, number>> {
-    const [own, cls] = await Promise.all([selectProjectLimits(db, projectId), this.classLimits('default', typeNames)]);
+    const own = await selectProjectLimits(db, projectId);
+    const cls = await this.classLimits('default', typeNames, db);
     const out: Record<string, number> = {};
     for (const [k, v] of Object.entries(cls)) out[k] = own.get(k) ?? v;
     return out;
