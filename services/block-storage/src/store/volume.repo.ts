@@ -9,7 +9,7 @@ export type VolumeRow = Selectable<VolumeTable>;
 export type VolumeColumns = Partial<Omit<VolumeTable, 'id' | 'created_at'>>;
 
 /** Statuses a worker converges (Cinder's transitional ones this service owns). */
-export const TRANSITIONAL = ['creating', 'deleting', 'extending'] as const;
+export const TRANSITIONAL = ['creating', 'deleting', 'extending', 'uploading'] as const;
 
 export async function insertVolume(db: Db, row: VolumeTable): Promise<void> {
   await db.insertInto('volume').values(row).execute();
