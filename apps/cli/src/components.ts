@@ -19,6 +19,7 @@ import {
   type BlockStorageApi,
   type BlockStorageDB,
   type VolumeBackend,
+  imageServiceOf,
 } from '@alto/block-storage';
 import { ValidationError } from '@alto/kernel';
 import { createCache } from '@alto/runtime';
@@ -186,6 +187,7 @@ export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bu
     log,
     metrics,
     validateResponses: process.env.ALTO_VALIDATE_RESPONSES === '1',
+    glance: imageServiceOf(config.block_storage, serviceAuthOf(config, 'block_storage'), systemClock, config.bootstrap.region_id).glance,
   });
   for (const c of api.checks) manager.addCheck(c);
   registerHealthRoutes(api.app, { manager, metrics });
@@ -226,6 +228,7 @@ export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus,
   const d = config.block_storage.default;
   const backends = buildVolumeBackends(config);
   const owner = processName();
+  const images = imageServiceOf(config.block_storage, serviceAuthOf(config, 'block_storage'), systemClock, config.bootstrap.region_id).transfer;
   for (const [host, { backend }] of backends) {
     manager.add(
       new VolumeWorker({

@@ -54,6 +54,8 @@ export interface Cloud {
   adminPassword: string;
   /** The image API (embedded mode). */
   imageUrl: string;
+  /** The block storage API without /v3 (embedded mode). */
+  volumeUrl: string;
   /** The environment the openstack CLI needs. */
   osEnv: NodeJS.ProcessEnv;
   /** The API process (alto up, or serve identity-api). */
@@ -89,6 +91,7 @@ export async function startCloud(mode: Mode): Promise<Cloud> {
   const dataDir = mkdtempSync(join(tmpdir(), 'alto-e2e-'));
   const port = await freePort();
   const imagePort = await freePort();
+  const volumePort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminPassword = `e2e-${Math.random().toString(36).slice(2)}`;
   const env: NodeJS.ProcessEnv = {
@@ -96,6 +99,7 @@ export async function startCloud(mode: Mode): Promise<Cloud> {
     ALTO_DATA_DIR: dataDir,
     ALTO_IDENTITY__API__PORT: String(port),
     ALTO_IMAGE__API__PORT: String(imagePort),
+    ALTO_BLOCK_STORAGE__API__PORT: String(volumePort),
     ALTO_ADMIN_PASSWORD: adminPassword,
     // fast hashes keep the suite quick; bench/ measures the real cost
     ALTO_IDENTITY__IDENTITY__PASSWORD_HASH_ROUNDS: '4',
@@ -161,6 +165,7 @@ export async function startCloud(mode: Mode): Promise<Cloud> {
     mode,
     url,
     imageUrl: `http://127.0.0.1:${imagePort}`,
+    volumeUrl: `http://127.0.0.1:${volumePort}`,
     dataDir,
     cloudsYaml,
     adminPassword,

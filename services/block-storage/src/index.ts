@@ -10,3 +10,4 @@ export { VolumeWorker, WORKER_BINARY } from './workers/volume-worker.js';
 export { VolumeScheduler } from './workers/volume-scheduler.js';
 export { SCHEDULER_TOPIC, VOLUME_TOPIC, BACKUP_TOPIC } from './workers/topics.js';
 export { QuotaEngine } from './domain/quotas.js';
+export { imageServiceOf } from './images/image-service.js';

@@ -28,6 +28,7 @@ import type { Authorizer, BlockStorageCoreDeps } from './domain/deps.js';
 import { PolicyNotAuthorized } from './domain/errors.js';
 import { QuotaEngine } from './domain/quotas.js';
 import { VolumesService } from './domain/volumes.service.js';
+import type { GlanceClient } from './images/glance-client.js';
 import type { BlockStorageServices } from './services.js';
 import { projectRoutes, type BlockStorageFrame } from './api/common.js';
 import { MAX_VERSION, MIN_VERSION, versionRoutes } from './api/versions.js';
@@ -57,6 +58,8 @@ export interface BlockStorageDeps {
   log: Logger;
   metrics: Registry;
   validateResponses?: boolean;
+  /** The image service (create from image, os-volume_upload_image); without it those are refused. */
+  glance?: GlanceClient | undefined;
 }
 
 export interface BlockStorageApi {
@@ -154,7 +157,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     },
   };
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
-  const services: BlockStorageServices = { volumes: new VolumesService(core, quotas), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core) };
+  const services: BlockStorageServices = { volumes: new VolumesService(core, quotas, deps.glance), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core) };
   const frame: BlockStorageFrame = { services, maxLimit: d.osapi_max_limit, publicEndpoint: config.api.public_endpoint };
 
   const app = createHttpServer({ logger: log, bodyLimit: config.api.max_request_body_size, renderer: cinderRenderer(config) });

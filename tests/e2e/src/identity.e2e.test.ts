@@ -43,13 +43,13 @@ for (const m of modes()) {
       const tok = openstackJson<Row>(c.osEnv, ['token', 'issue']);
       assert.match(String(tok.id), /^gAAAAA/);
       const catalog = openstackJson<Row[]>(c.osEnv, ['catalog', 'list']);
-      // `alto up` also runs the image service; a lone identity-api serves only itself
-      assert.deepEqual(catalog.map((s) => s.Type).sort(), c.mode === 'embedded' ? ['identity', 'image'] : ['identity']);
+      // `alto up` also runs the image and block storage services; a lone identity-api serves only itself
+      assert.deepEqual(catalog.map((s) => s.Type).sort(), c.mode === 'embedded' ? ['block-storage', 'identity', 'image', 'volumev3'] : ['identity']);
       const endpoints = openstackJson<Row[]>(c.osEnv, ['endpoint', 'list', '--service', 'identity']);
       assert.deepEqual(endpoints.map((e) => e.Interface).sort(), ['admin', 'internal', 'public']);
       assert.ok(endpoints.every((e) => e.URL === `${c.url}/v3/`));
       assert.deepEqual(openstackJson<Row[]>(c.osEnv, ['region', 'list']).map((r) => r.Region), ['RegionOne']);
-      assert.deepEqual(openstackJson<Row[]>(c.osEnv, ['service', 'list']).map((s) => s.Name).sort(), c.mode === 'embedded' ? ['glance', 'keystone'] : ['keystone']);
+      assert.deepEqual(openstackJson<Row[]>(c.osEnv, ['service', 'list']).map((s) => s.Name).sort(), c.mode === 'embedded' ? ['cinder', 'cinderv3', 'glance', 'keystone'] : ['keystone']);
 
       openstack(c.osEnv, ['domain', 'create', 'e2e-domain']);
       assert.ok(openstackJson<Row[]>(c.osEnv, ['domain', 'list']).some((d) => d.Name === 'e2e-domain'));

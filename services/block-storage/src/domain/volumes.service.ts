@@ -24,6 +24,8 @@ import type { VolumeTable } from '../store/schema.js';
 import { isAdmin, ownerTarget, type BlockStorageCoreDeps } from './deps.js';
 import { InvalidInput, InvalidSnapshot, InvalidVolume, SnapshotNotFound, VolumeMetadataNotFound, VolumeNotFound, VolumeTypeNotFound, VolumeTypeNotFoundByName } from './errors.js';
 import { volumeDeltas, type QuotaEngine } from './quotas.js';
+import { userToken, type GlanceClient } from '../images/glance-client.js';
+import { checkImageForVolume } from '../images/image-checks.js';
 
 /** A volume with what its views show besides the row. */
 export interface VolumeDetail {
@@ -67,9 +69,13 @@ export class VolumesService {
   private readonly d: BlockStorageCoreDeps;
   private readonly quotas: QuotaEngine;
 
-  constructor(d: BlockStorageCoreDeps, quotas: QuotaEngine) {
+  private readonly glance: GlanceClient | undefined;
+
+  /** glance: the image service, for volumes created from images (refused without it). */
+  constructor(d: BlockStorageCoreDeps, quotas: QuotaEngine, glance?: GlanceClient) {
     this.d = d;
     this.quotas = quotas;
+    this.glance = glance;
   }
 
   /** A live volume the caller may see (its project's; any for admins), or VolumeNotFound. */
@@ -188,6 +194,15 @@ export class VolumesService {
       imageMeta = (await metadataOf(this.d.db, 'volume_image_metadata', [source.id])).get(source.id) ?? {};
     }
     if (size === undefined) throw InvalidInput('Size must be specified');
+    let imageId = input.imageId ?? null;
+    if (imageId) {
+      if (!this.glance || !ctx.authToken) throw InvalidInput('volumes cannot be created from images: the image service is not configured');
+      // as the caller: an image it cannot see is "Invalid image identifier ..." (Cinder shows it with the user's context)
+      const image = await checkImageForVolume(this.glance, userToken(ctx.authToken), imageId, size);
+      imageId = image.id;
+      const typeProp = (image as Record<string, unknown>).cinder_img_volume_type;
+      if (!input.volumeType && typeof typeProp === 'string' && typeProp) inheritedType = (await this.resolveType(ctx, typeProp)).id;
+    }
 
     const type = input.volumeType ? await this.resolveType(ctx, input.volumeType) : inheritedType ? ((await selectTypeById(this.d.db, inheritedType)) ?? (await this.defaultType(projectId))) : await this.defaultType(projectId);
     if (input.volumeType && inheritedType && type.id !== inheritedType && input.sourceVolid) {
@@ -216,7 +231,7 @@ export class VolumesService {
       read_only: 0,
       snapshot_id: input.snapshotId ?? null,
       source_volid: input.sourceVolid ?? null,
-      image_id: input.imageId ?? null,
+      image_id: imageId,
       encryption_key_id: null,
       replication_status: null,
       consistencygroup_id: null,
