@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { selectVolume } from '../store/volume.repo.js';
-import { startAttachHarness, OWNER_PROJECT, type AttachHarness } from '../testing/attach-harness.js';
+import { insertVolume, selectVolume } from '../store/volume.repo.js';
+import { volumeRow } from '../testing/volume-row.js';
+import { startAttachHarness, HOST, OWNER_PROJECT, type AttachHarness } from '../testing/attach-harness.js';
 
 type Json = Record<string, any>;
 
@@ -211,6 +212,13 @@ describe('volume actions', { skip: noQemu }, () => {
     assert.equal((JSON.parse(badMode.body) as Json).badRequest.message, "Invalid input for field/attribute mode. Value: rx. 'rx' is not one of ['rw', 'ro']");
     const noTarget = await act('<member>', id, { 'os-attach': { mountpoint: '/dev/vdb' } });
     assert.equal(noTarget.statusCode, 400);
+
+    // the backend cannot export what it does not hold: Cinder's 500 and wording
+    const ghost = volumeRow({ project_id: OWNER_PROJECT, status: 'available', host: HOST, volume_type_id: h.defaultTypeId });
+    await insertVolume(h.database.db, ghost);
+    const failed = await act('<member>', ghost.id, { 'os-initialize_connection': { connector: { host: 'compute-1' } } });
+    assert.equal(failed.statusCode, 500);
+    assert.equal((JSON.parse(failed.body) as Json).computeFault.message, 'Unable to fetch connection information from backend.');
   });
 
   test('force_detach (admin) ends the connection and the attachment; reset_status detached clears attachments', async () => {

@@ -54,6 +54,9 @@ export const parseJson = (s: string | null): Record<string, unknown> => {
   }
 };
 
+/** Whether an attachment has connection info (Cinder's truthiness: an empty dict is none). */
+const connected = (a: AttachmentRow) => Object.keys(parseJson(a.connection_info)).length > 0;
+
 /** Cinder's build_or_str. */
 const orStr = (xs: readonly string[]) => xs.join(' or ');
 
@@ -171,7 +174,7 @@ export class AttachmentsService {
       }
       const all = (await attachmentsOf(this.d.db, [volume.id])).get(volume.id)!;
       if (all.length > 1 && !volume.multiattach && !(await this.typeIsMultiattach(volume.volume_type_id))) {
-        const hosts = new Set(all.filter((a) => a.connection_info).map((a) => parseJson(a.connector).host));
+        const hosts = new Set(all.filter(connected).map((a) => parseJson(a.connector).host));
         if (hosts.size > 0) throw InvalidVolume(`duplicate connectors detected on volume ${volume.id}`);
       }
       const info = await this.connect(ctx, volume.id, attachment.id, connector);
@@ -226,7 +229,7 @@ export class AttachmentsService {
     const a = typeof ref === 'string' ? await selectAttachment(this.d.db, ref) : ref;
     if (a) {
       if (volume && volume.id !== a.volume_id) throw InvalidInput('Mismatched volume and attachment');
-      if (!a.instance_uuid || !a.connection_info) return;
+      if (!a.instance_uuid || !connected(a)) return;
       // COMPAT(cinder 2004555): without a compute service to ask, the attachment is treated as unknown to Nova
       const lookup = this.opts.serverAttachment;
       if (!lookup) return;
