@@ -29,10 +29,12 @@ import { PolicyNotAuthorized } from './domain/errors.js';
 import { QuotaEngine } from './domain/quotas.js';
 import { VolumesService } from './domain/volumes.service.js';
 import type { GlanceClient } from './images/glance-client.js';
+import { SnapshotsService } from './domain/snapshots.service.js';
 import type { BlockStorageServices } from './services.js';
 import { projectRoutes, type BlockStorageFrame } from './api/common.js';
 import { MAX_VERSION, MIN_VERSION, versionRoutes } from './api/versions.js';
 import { volumeRoutes } from './api/volumes.js';
+import { snapshotRoutes } from './api/snapshots.js';
 import { TypesService } from './domain/types.service.js';
 import { QosService } from './domain/qos.service.js';
 import { typeRoutes } from './api/types.js';
@@ -157,7 +159,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     },
   };
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
-  const services: BlockStorageServices = { volumes: new VolumesService(core, quotas, deps.glance), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core) };
+  const services: BlockStorageServices = { volumes: new VolumesService(core, quotas, deps.glance), snapshots: new SnapshotsService(core, quotas), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core) };
   const frame: BlockStorageFrame = { services, maxLimit: d.osapi_max_limit, publicEndpoint: config.api.public_endpoint };
 
   const app = createHttpServer({ logger: log, bodyLimit: config.api.max_request_body_size, renderer: cinderRenderer(config) });
@@ -175,7 +177,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     serviceTokenRoles: config.keystone_authtoken.service_token_roles,
     serviceTokenRolesRequired: config.keystone_authtoken.service_token_roles_required,
   });
-  const routes: AnyRoute[] = [...volumeRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame)];
+  const routes: AnyRoute[] = [...volumeRoutes(frame), ...snapshotRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame)];
   mountRoutes(app, [...versionRoutes(frame), ...projectRoutes(routes)], {
     enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
     authenticator,

@@ -1,5 +1,6 @@
 // The block storage domain services, as the routes see them.
 import type { VolumesService } from './domain/volumes.service.js';
+import type { SnapshotsService } from './domain/snapshots.service.js';
 import type { QuotaEngine } from './domain/quotas.js';
 import type { Authorizer } from './domain/deps.js';
 import type { TypesService } from './domain/types.service.js';
@@ -9,6 +10,7 @@ import type { OsServicesService } from './domain/os-services.service.js';
 
 export interface BlockStorageServices {
   volumes: VolumesService;
+  snapshots: SnapshotsService;
   quotas: QuotaEngine;
   authz: Authorizer;
   types: TypesService;
