@@ -380,6 +380,20 @@ describe('volume worker: create sources, cascade delete, upload, snapshots', { s
     assert.deepEqual((await messagesOf(vol)).map((m) => [m.project_id, m.action_id, m.detail_id]), [['p-up', '003', '004']]);
   });
 
+  test('extra handlers are served on the worker\'s topic and host; one may not hide a reconciler method', async () => {
+    const extra = new VolumeWorker({
+      db: database.db, bus, clock: systemClock, log, backend, host: 'host4@file#file', owner: 'w4', sweepMs: 60_000,
+      handlers: { initialize_connection: async (args) => ({ volume: args.volume_id ?? null, served_by: 'host4' }) },
+    });
+    await extra.start();
+    try {
+      assert.deepEqual(await bus.call({ topic: VOLUME_TOPIC, server: 'host4@file#file' }, 'initialize_connection', { volume_id: 'v1' }), { volume: 'v1', served_by: 'host4' });
+    } finally {
+      await extra.stop();
+    }
+    assert.throws(() => new VolumeWorker({ db: database.db, bus, clock: systemClock, log, backend, host: 'host5@file#file', owner: 'w5', handlers: { delete_volume: () => null } }), /delete_volume/);
+  });
+
   test('a refused extension is error_extending with a user message and gives the added gigabytes back', async () => {
     const p = 'p-ext';
     await take(p, volumeDeltas(1, defaultType.name));

@@ -5,8 +5,8 @@
 // state, in the same transaction as the quota it gives back and the user message it leaves. A
 // worker killed mid-way leaves a lease that lapses; the next sweep (here or on a restart) redoes
 // the work, which the backend's idempotent, id-named operations make safe.
-import type { Bus, RpcHandler, RpcRequest, Subscription } from '@alto/bus';
-import type { Clock, JsonObject, JsonValue } from '@alto/kernel';
+import type { Bus, RpcHandler, RpcHandlers, Subscription } from '@alto/bus';
+import type { Clock } from '@alto/kernel';
 import type { Logger, Runnable } from '@alto/runtime';
 import { Action, Detail, Resource, type MessageField, type MessageResource } from '../domain/message-fields.js';
 import { QuotaEngine, snapshotDeltas, volumeDeltas, typeResource } from '../domain/quotas.js';
@@ -40,9 +40,6 @@ import {
 } from '../store/volume.repo.js';
 import { VOLUME_TOPIC } from './topics.js';
 
-/** An extra RPC method served on the worker's topic and host (initialize_connection ...). */
-export type WorkerRpcHandler = (args: Record<string, unknown>, request: RpcRequest) => Promise<unknown>;
-
 export interface VolumeWorkerDeps {
   db: Db;
   bus: Bus;
@@ -70,8 +67,8 @@ export interface VolumeWorkerDeps {
   images?: ImageTransfer;
   /** How long the user messages this worker leaves live (Cinder's message_ttl; default 30 days). */
   messageTtlMs?: number;
-  /** More methods served on this worker's topic and host, beside the reconcilers' kicks. */
-  handlers?: Record<string, WorkerRpcHandler>;
+  /** More methods served on this worker's topic and host, beside the reconcilers' kicks (connectionHandlers(backend) ...). */
+  handlers?: RpcHandlers;
 }
 
 /** The binary name os-services shows for workers, as Cinder's. */
@@ -148,12 +145,9 @@ export class VolumeWorker implements Runnable {
       if (typeof args.snapshot_id === 'string') this.kickSnapshot(args.snapshot_id);
       return null;
     };
-    const methods: Record<string, RpcHandler> = {};
+    const methods: Record<string, RpcHandler> = { ...this.d.handlers };
     for (const m of VOLUME_KICKS) methods[m] = kickVolume;
     for (const m of SNAPSHOT_KICKS) methods[m] = kickSnapshot;
-    for (const [m, h] of Object.entries(this.d.handlers ?? {})) {
-      methods[m] = async (args: JsonObject, request: RpcRequest) => ((await h(args, request)) ?? null) as JsonValue;
-    }
     this.subscription = await this.d.bus.serve({ topic: VOLUME_TOPIC, server: this.d.host }, methods);
     await this.report();
     const tick = () => {
