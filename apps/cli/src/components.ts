@@ -198,7 +198,17 @@ export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bu
 /** Adds volume-scheduler: places new volumes on the backends workers report. */
 export function addVolumeScheduler(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database: Database<BlockStorageDB>): VolumeScheduler {
   const d = config.block_storage.default;
-  const scheduler = new VolumeScheduler({ db: database.db, bus, clock: systemClock, log, host: d.host ?? hostname(), sweepMs: d.task_sweep_seconds * 1000 });
+  const scheduler = new VolumeScheduler({
+    db: database.db,
+    bus,
+    clock: systemClock,
+    log,
+    host: d.host ?? hostname(),
+    sweepMs: d.task_sweep_seconds * 1000,
+    serviceDownMs: d.service_down_time * 1000,
+    messageTtlMs: d.message_ttl * 1000,
+    availabilityZone: d.storage_availability_zone,
+  });
   manager.add(scheduler);
   return scheduler;
 }
@@ -243,6 +253,7 @@ export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus,
         leaseMs: d.task_lease_seconds * 1000,
         sweepMs: d.task_sweep_seconds * 1000,
         reportMs: d.report_interval * 1000,
+        images,
       }),
     );
   }

@@ -7,7 +7,8 @@ import type { Clock } from '@alto/kernel';
 import type { Logger, Runnable } from '@alto/runtime';
 import { scheduleVolume } from '../scheduler/volume.scheduler.js';
 import type { BackendState, CapabilityValue, RequestSpec, SchedulerOptions } from '../scheduler/scheduler.models.js';
-import { allocatedByHost, selectServices, type ServiceRow } from '../store/service.repo.js';
+import { allocatedByHost, reportService, selectServices, type ServiceRow } from '../store/service.repo.js';
+import { deleteExpiredMessages, insertMessage } from '../store/message.repo.js';
 import { selectVolume, type Db, type VolumeRow } from '../store/volume.repo.js';
 import { VOLUME_TOPIC, WORKER_BINARY } from './volume-worker.js';
 
@@ -26,14 +27,27 @@ export interface VolumeSchedulerDeps {
   sweepMs?: number;
   /** A volume created longer ago than this without a backend is placed by the sweep. */
   unplacedAfterMs?: number;
+  /** A worker not heard from for this long is down and gets no volumes (service_down_time). */
+  serviceDownMs?: number;
+  /** How long user messages (why a volume went to error) are kept (message_ttl). */
+  messageTtlMs?: number;
+  /** This scheduler's availability zone, shown by os-services. */
+  availabilityZone?: string;
 }
+
+/** The binary name os-services shows for schedulers, as Cinder's. */
+export const SCHEDULER_BINARY = 'cinder-scheduler';
 
 const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : fallback);
 const capacity = (v: unknown): number | 'infinite' | 'unknown' | null => (v === 'infinite' || v === 'unknown' ? v : v === undefined || v === null ? null : num(v, 0));
 
-/** A worker's report as the filter scheduler's backend state. */
-export function backendStateOf(s: ServiceRow, allocatedGb: number): BackendState | undefined {
-  if (!s.capabilities || s.disabled) return undefined;
+/**
+ * A worker's report as the filter scheduler's backend state; none for disabled or frozen
+ * services, or (given nowMs) ones not heard from within serviceDownMs (Cinder's service_is_up).
+ */
+export function backendStateOf(s: ServiceRow, allocatedGb: number, liveness?: { nowMs: number; serviceDownMs: number }): BackendState | undefined {
+  if (!s.capabilities || s.disabled || s.frozen) return undefined;
+  if (liveness && liveness.nowMs - Number(s.updated_at) > liveness.serviceDownMs) return undefined;
   const caps = JSON.parse(s.capabilities) as Record<string, CapabilityValue>;
   const total = capacity(caps.total_capacity_gb);
   return {
@@ -94,8 +108,14 @@ export class VolumeScheduler implements Runnable {
     this.timer.unref();
   }
 
-  /** Places volumes that have waited too long for a backend (their message was lost with a scheduler). */
+  /**
+   * Places volumes that have waited too long for a backend (their message was lost with a
+   * scheduler); also this scheduler's heartbeat for os-services and expiring old user messages.
+   */
   async sweep(): Promise<void> {
+    const now = this.d.clock.nowMs();
+    await reportService(this.d.db, { host: this.d.host, binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, availabilityZone: this.d.availabilityZone ?? 'nova', nowMs: now });
+    await deleteExpiredMessages(this.d.db, now);
     const before = this.d.clock.nowMs() - (this.d.unplacedAfterMs ?? 30_000);
     const rows = await this.d.db.selectFrom('volume').select('id').where('deleted', '=', 0).where('status', '=', 'creating').where('host', 'is', null).where('created_at', '<', before).execute();
     for (const r of rows) await this.place(r.id);
@@ -112,17 +132,19 @@ export class VolumeScheduler implements Runnable {
     }
     const request = await this.requestOf(row);
     const allocated = await allocatedByHost(this.d.db);
-    const backends = (await selectServices(this.d.db, WORKER_BINARY)).map((s) => backendStateOf(s, allocated.get(s.host) ?? 0)).filter((b): b is BackendState => !!b);
+    const liveness = { nowMs: this.d.clock.nowMs(), serviceDownMs: this.d.serviceDownMs ?? 60_000 };
+    const backends = (await selectServices(this.d.db, WORKER_BINARY)).map((s) => backendStateOf(s, allocated.get(s.host) ?? 0, liveness)).filter((b): b is BackendState => !!b);
     const result = scheduleVolume({ request, backends, now: new Date(this.d.clock.nowMs()), ...(this.d.options ? { options: this.d.options } : {}) });
     if ('noValidHost' in result) {
       this.d.log.warn({ volume_id: volumeId, summary: result.noValidHost.summary }, result.noValidHost.message);
-      await this.d.db
-        .updateTable('volume')
-        .set({ status: 'error', updated_at: this.d.clock.nowMs() })
-        .where('id', '=', volumeId)
-        .where('status', '=', 'creating')
-        .where('host', 'is', null)
-        .execute();
+      const now = this.d.clock.nowMs();
+      await this.d.db.transaction().execute(async (trx) => {
+        const r = await trx.updateTable('volume').set({ status: 'error', updated_at: now }).where('id', '=', volumeId).where('status', '=', 'creating').where('host', 'is', null).executeTakeFirst();
+        // the user learns why from /v3/messages: "schedule allocate volume: Could not find any available weighted backend."
+        if (Number(r.numUpdatedRows) === 1) {
+          await insertMessage(trx, { projectId: row.project_id, resourceType: 'VOLUME', resourceUuid: volumeId, actionId: '001', detailId: '003', nowMs: now, ttlMs: this.d.messageTtlMs ?? 30 * 86_400_000 });
+        }
+      });
       return;
     }
     const host = result.backend.host;
