@@ -20,6 +20,7 @@ import {
   type BlockStorageDB,
   type VolumeBackend,
   imageServiceOf,
+  connectionHandlers,
 } from '@alto/block-storage';
 import { ValidationError } from '@alto/kernel';
 import { createCache } from '@alto/runtime';
@@ -254,6 +255,8 @@ export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus,
         sweepMs: d.task_sweep_seconds * 1000,
         reportMs: d.report_interval * 1000,
         images,
+        // os-initialize_connection / attachments: the backend answers how to reach the volume
+        handlers: connectionHandlers(backend),
       }),
     );
   }

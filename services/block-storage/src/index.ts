@@ -11,3 +11,4 @@ export { VolumeScheduler } from './workers/volume-scheduler.js';
 export { SCHEDULER_TOPIC, VOLUME_TOPIC, BACKUP_TOPIC } from './workers/topics.js';
 export { QuotaEngine } from './domain/quotas.js';
 export { imageServiceOf } from './images/image-service.js';
+export { connectionHandlers } from './workers/volume-connections.js';
