@@ -33,7 +33,7 @@ const CHILD = fileURLToPath(new URL('./volume-worker.crash-child.js', import.met
 const noQemu = spawnSync('sh', ['-c', 'command -v qemu-img']).status !== 0 ? 'qemu-img is not installed (Debian qemu-utils)' : false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('volume worker killed with SIGKILL mid-work', { skip: noQemu }, () => {
+describe('volume worker killed with SIGKILL mid-work', { skip: noQemu, timeout: 60_000 }, () => {
   let scratch: ScratchDatabase;
   let database: Database<BlockStorageDB>;
   let bus: Bus;

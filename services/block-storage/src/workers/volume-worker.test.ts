@@ -38,7 +38,7 @@ function virtualSize(path: string): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('volume worker', { skip: noQemu }, () => {
+describe('volume worker', { skip: noQemu, timeout: 60_000 }, () => {
   let scratch: ScratchDatabase;
   let database: Database<BlockStorageDB>;
   let bus: Bus;
@@ -146,7 +146,7 @@ describe('volume worker', { skip: noQemu }, () => {
   });
 });
 
-describe('volume worker: create sources, cascade delete, upload, snapshots', { skip: noQemu }, () => {
+describe('volume worker: create sources, cascade delete, upload, snapshots', { skip: noQemu, timeout: 60_000 }, () => {
   const host = 'host2@file#file';
   let scratch: ScratchDatabase;
   let database: Database<BlockStorageDB>;
