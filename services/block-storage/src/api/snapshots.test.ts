@@ -266,6 +266,15 @@ describe('snapshot routes', () => {
       assert.deepEqual(first.snapshots_links, [{ rel: 'next', href: `http://cinder.test:8776/v3/${OWNER_PROJECT}/snapshots?limit=2&marker=${ids[3]}` }]);
       const second = body(await p.call('<member>', 'GET', `/v3/${OWNER_PROJECT}/snapshots?limit=2&marker=${ids[3]}`));
       assert.deepEqual((second.snapshots as Json[]).map((s) => s.id), [ids[2], ids[1]]);
+      // Tempest's test_snapshot_list_param_offset: offset counts from the first item (after the marker)
+      assert.deepEqual((body(await p.call('<member>', 'GET', '/v3/snapshots?offset=2&limit=3')).snapshots as Json[]).map((s) => s.id), [ids[2], ids[1], ids[0]]);
+      assert.deepEqual((body(await p.call('<member>', 'GET', `/v3/snapshots?offset=1&marker=${ids[3]}`)).snapshots as Json[]).map((s) => s.id), [ids[1], ids[0]]);
+      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?offset=x')), 'offset must be an integer');
+      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?offset=-1')), 'offset must be >= 0');
+      assert.deepEqual(body(await p.call('<member>', 'GET', '/v3/snapshots?limit=0')), { snapshots: [] });
+      // Cinder's wording is the bare 'limit param must be an integer' (api/common.ts parseLimit adds a prefix)
+      assert.match(fault(await p.call('<member>', 'GET', '/v3/snapshots?limit=x')), /limit param must be an integer$/);
+      assert.deepEqual((body(await p.call('<member>', 'GET', '/v3/snapshots?sort_key=display_name&sort_dir=asc')).snapshots as Json[]).map((s) => s.name), ['snap-0', 'snap-1', 'snap-2', 'snap-3', 'snap-4']);
       const capped = body(await p.call('<member>', 'GET', '/v3/snapshots/detail?sort=name:asc&limit=3'));
       assert.deepEqual((capped.snapshots as Json[]).map((s) => s.name), ['snap-0', 'snap-1', 'snap-2']);
       assert.match((capped.snapshots_links as Json[])[0]!.href as string, /\/snapshots\/detail\?sort=name%3Aasc&limit=3&marker=/);

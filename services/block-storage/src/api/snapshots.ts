@@ -167,6 +167,7 @@ export async function snapshotListQuery(frame: BlockStorageFrame, req: FastifyRe
     metadata: {},
     sort: parseSort(query, SNAPSHOT_SORT_KEYS, { display_name: 'name', display_description: 'description' }),
     limit: parseLimit(query, frame.maxLimit),
+    offset: parseOffset(q1(query, 'offset')),
   };
   const notFilters = new Set(['limit', 'marker', 'sort', 'sort_key', 'sort_dir', 'offset', 'all_tenants']);
   if (atLeast(req, '3.45')) notFilters.add('with_count');
@@ -210,6 +211,16 @@ export async function snapshotListQuery(frame: BlockStorageFrame, req: FastifyRe
   const marker = q1(query, 'marker');
   if (marker) q.marker = await frame.services.snapshots.markerOrThrow(ctx, marker);
   return q;
+}
+
+/** offset: 0 to DB_MAX_INT (oslo's validate_integer wording, a plain 400). */
+function parseOffset(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  if (!/^\s*[-+]?\d+\s*$/.test(raw)) throw BadRequest('offset must be an integer', 'volume.invalid_offset');
+  const n = Number(raw);
+  if (n < 0) throw BadRequest('offset must be >= 0', 'volume.invalid_offset');
+  if (n > 0x7fffffff) throw BadRequest('offset must be <= 2147483647', 'volume.invalid_offset');
+  return n;
 }
 
 const trimmed = (v: string | null | undefined) => (typeof v === 'string' ? v.trim() : v);

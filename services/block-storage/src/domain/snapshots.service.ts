@@ -53,6 +53,8 @@ export interface SnapshotListQuery {
   sort: SortSpec[];
   marker?: SnapshotRow | undefined;
   limit: number;
+  /** Rows to skip after the marker (Cinder's offset). */
+  offset?: number | undefined;
 }
 
 /** Snapshot columns a list may sort by (Cinder accepts any model attribute; these are ours). */
@@ -120,7 +122,9 @@ export class SnapshotsService {
       query = query.where((eb) => afterMarker(eb, sort, marker, SNAPSHOT_NULL_AS));
     }
     for (const s of sort) query = query.orderBy((eb) => sortExpr(eb, s.key, SNAPSHOT_NULL_AS), s.dir);
-    return this.hydrate(await query.limit(q.limit).execute());
+    query = query.limit(q.limit);
+    if (q.offset) query = query.offset(q.offset);
+    return this.hydrate(await query.execute());
   }
 
   /** How many snapshots match (3.45 with_count). */
