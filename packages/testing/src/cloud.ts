@@ -67,7 +67,7 @@ export interface Cloud {
   output(): string;
 }
 
-async function waitReady(url: string, proc: ChildProcess, log: () => string, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(url: string, proc: ChildProcess, log: () => string, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (proc.exitCode !== null) throw new Error(`process exited with ${proc.exitCode}:\n${log()}`);
@@ -82,7 +82,7 @@ async function waitReady(url: string, proc: ChildProcess, log: () => string, tim
   throw new Error(`not ready after ${timeoutMs} ms:\n${log()}`);
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv): void {
+export function run(args: string[], env: NodeJS.ProcessEnv): void {
   const r = spawnSync(process.execPath, [ALTO, ...args], { env, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`alto ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
 }

@@ -3,3 +3,4 @@
 // openstacksdk runners.
 export * from './cloud.js';
 export * from './openstack.js';
+export * from './split-cloud.js';
