@@ -1,0 +1,349 @@
+// Backup routes through the HTTP frame (fastify inject, SQLite, the in-process bus, Cinder's
+// default policies, mounted as plugin.ts mounts them) with the real scheduler, volume worker,
+// backup worker, file backend and posix driver behind them: a backup made, shown per
+// microversion, restored into a new volume byte for byte and deleted with its quota; then
+// Cinder's refusals, list filters and pages, updates, and the admin actions per persona.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { migrateToLatest, openDatabase, type Database } from '@alto/db';
+import { createBus, type Bus } from '@alto/bus';
+import { ForbiddenError, UnauthorizedError, policyCredentials, systemClock, type RequestContext } from '@alto/kernel';
+import { computeRenderer, createAuthenticator, createHttpServer, createValidators, mountRoutes, registerMicroversions, type AuthContext, type TokenValidator } from '@alto/http';
+import { Enforcer } from '@alto/policy';
+import { createLogger } from '@alto/runtime';
+import { blockStoragePolicies } from '../policies.js';
+import type { Authorizer, BlockStorageCoreDeps } from '../domain/deps.js';
+import { PolicyNotAuthorized } from '../domain/errors.js';
+import { QuotaEngine } from '../domain/quotas.js';
+import { VolumesService } from '../domain/volumes.service.js';
+import { BackupsService } from '../domain/backups.service.js';
+import { FileBackend } from '../drivers/file-backend.js';
+import { PosixBackupDriver } from '../drivers/posix-backup.js';
+import { blockStorageMigrations } from '../store/migrations/index.js';
+import { insertVolume, selectVolume } from '../store/volume.repo.js';
+import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
+import type { BlockStorageServices } from '../services.js';
+import { volumeRow } from '../testing/volume-row.js';
+import { BackupWorker } from '../workers/backup-worker.js';
+import { VolumeScheduler } from '../workers/volume-scheduler.js';
+import { VolumeWorker } from '../workers/volume-worker.js';
+import { projectRoutes, type BlockStorageFrame } from './common.js';
+import { backupRoutes, type BackupFrame } from './backups.js';
+
+type Json = Record<string, any>;
+
+const ADMIN_PROJECT = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
+const OWNER_PROJECT = 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1';
+const OTHER_PROJECT = 'c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2';
+const VOLUME_HOST = 'host1@file#file';
+const MiB = 1024 * 1024;
+const PERSONAS: Record<string, { userId: string; projectId: string; roles: string[] }> = {
+  '<admin>': { userId: 'u-admin', projectId: ADMIN_PROJECT, roles: ['admin', 'member', 'reader'] },
+  '<member>': { userId: 'u-member', projectId: OWNER_PROJECT, roles: ['member', 'reader'] },
+  '<reader>': { userId: 'u-reader', projectId: OWNER_PROJECT, roles: ['reader'] },
+  '<other>': { userId: 'u-other', projectId: OTHER_PROJECT, roles: ['member', 'reader'] },
+};
+const validator: TokenValidator = {
+  validate: async (token): Promise<AuthContext> => {
+    const p = PERSONAS[token];
+    if (!p) throw new UnauthorizedError('The request you have made requires authentication.', 'auth.invalid_token');
+    return { userId: p.userId, userDomainId: 'default', projectId: p.projectId, projectDomainId: 'default', roles: p.roles, isAdminProject: p.roles.includes('admin'), serviceRoles: [] };
+  },
+};
+const noQemu = spawnSync('sh', ['-c', 'command -v qemu-img']).status !== 0 ? 'qemu-img is not installed (Debian qemu-utils)' : false;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const message = (r: LightMyRequestResponse) => (Object.values(r.json<Json>())[0] as Json).message as string;
+
+interface Harness {
+  app: FastifyInstance;
+  database: Database<BlockStorageDB>;
+  backend: FileBackend;
+  call(as: string, method: string, url: string, body?: unknown, version?: string): Promise<LightMyRequestResponse>;
+  /** A live volume of the owner on host1, holding `pattern` at offset 0 when given. */
+  volume(over?: Partial<VolumeTable>, pattern?: Buffer): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function startHarness(maxLimit = 1000): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'alto-bs-backups-'));
+  const database = openDatabase<BlockStorageDB>({ connection: `sqlite:///${join(dir, 'bs.db')}`, sqlite_synchronous: 'normal' });
+  await migrateToLatest(database, blockStorageMigrations);
+  const clock = systemClock;
+  const log = createLogger({ level: process.env.ALTO_TEST_LOG ?? 'silent' });
+  const bus: Bus = await createBus({ transportUrl: 'inprocess://' }, { logger: log, clock });
+  // plugin.ts's policy wiring: Cinder's credentials carry is_admin; refusals name the rule
+  const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true });
+  const enforce = (rule: string, target: Record<string, unknown>, creds: Record<string, unknown>) => {
+    try {
+      enforcer.enforce(rule, target, { ...creds, is_admin: Array.isArray(creds.roles) && (creds.roles as string[]).includes('admin') });
+    } catch (err) {
+      if (err instanceof ForbiddenError) throw PolicyNotAuthorized(rule);
+      throw err;
+    }
+  };
+  const defaultTarget = (ctx: RequestContext) => ({ project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null });
+  const authz: Authorizer = {
+    enforce: (rule, ctx, target) => enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx)),
+    check: (rule, ctx, target) => {
+      try {
+        enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+  const core: BlockStorageCoreDeps = {
+    db: database.db,
+    bus,
+    clock,
+    log,
+    authz,
+    config: {
+      osapiMaxLimit: maxLimit,
+      defaultVolumeType: '__DEFAULT__',
+      storageAvailabilityZone: 'nova',
+      quotaDefaults: { volumes: 10, snapshots: 10, gigabytes: 1000, backups: 10, backup_gigabytes: 1000, groups: 10, per_volume_gigabytes: -1 },
+      messageTtlSeconds: 2592000,
+      serviceDownSeconds: 60,
+    },
+  };
+  const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
+  const volumes = new VolumesService(core, quotas);
+  const services = { volumes, backups: new BackupsService(core, quotas, volumes, { pollMs: 20 }), quotas, authz } as unknown as BlockStorageServices & BackupFrame['services'];
+  const frame: BackupFrame = { services, maxLimit, publicEndpoint: 'http://cinder.test:8776' } satisfies BlockStorageFrame;
+
+  // the components behind the API, as `alto up` runs them in one process
+  const backend = new FileBackend({ name: 'file', directory: join(dir, 'volumes') });
+  const driver = new PosixBackupDriver({ path: join(dir, 'backups'), chunkBytes: 4 * MiB });
+  const scheduler = new VolumeScheduler({ db: database.db, bus, clock, log, host: 'sched1' });
+  const worker = new VolumeWorker({ db: database.db, bus, clock, log, backend, host: VOLUME_HOST, owner: 'vw1' });
+  const backupWorker = new BackupWorker({ db: database.db, bus, clock, log, driver, backends: new Map([[VOLUME_HOST, backend]]), host: 'host1', owner: 'bw1', scratchDir: join(dir, 'scratch') });
+  for (const c of [worker, scheduler, backupWorker]) await c.start();
+
+  const app = createHttpServer({
+    logger: log,
+    bodyLimit: 114688,
+    renderer: computeRenderer({
+      retryAfter: '0',
+      messages: {
+        'http.malformed_json': 'Malformed request body',
+        'http.route_not_found': 'The resource could not be found.',
+        'http.microversion_out_of_range': 'The resource could not be found.',
+        'http.missing_body': 'The server could not comply with the request since it is either malformed or otherwise incorrect.',
+      },
+    }),
+  });
+  registerMicroversions(app, { serviceType: 'volume', min: '3.0', max: '3.70' });
+  mountRoutes(app, projectRoutes(backupRoutes(frame)), {
+    enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
+    authenticator: createAuthenticator({ validator, clock }),
+    validators: createValidators(),
+    validationStyle: 'nova',
+  });
+  await app.ready();
+  const defaultType = (await database.db.selectFrom('volume_type').select('id').where('name', '=', '__DEFAULT__').executeTakeFirstOrThrow()).id;
+  return {
+    app,
+    database,
+    backend,
+    call: (as, method, url, body, version) =>
+      app.inject({
+        method: method as 'GET',
+        url,
+        headers: {
+          'x-auth-token': as,
+          accept: '*/*',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(version ? { 'openstack-api-version': `volume ${version}` } : {}),
+        },
+        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+      }),
+    volume: async (over = {}, pattern) => {
+      const row = volumeRow({ project_id: OWNER_PROJECT, user_id: 'u-member', host: VOLUME_HOST, status: 'available', volume_type_id: defaultType, ...over });
+      await insertVolume(database.db, row);
+      if (pattern) {
+        const img = join(dir, `img-${row.id}.raw`);
+        await writeFile(img, pattern);
+        await backend.copyImageToVolume(row.id, img, 'raw', Number(row.size));
+        await rm(img);
+      } else {
+        await backend.createVolume({ volumeId: row.id, sizeGb: Number(row.size) });
+      }
+      return row.id;
+    },
+    close: async () => {
+      for (const c of [backupWorker, worker, scheduler]) await c.stop();
+      await app.close();
+      await bus.close();
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('backups through the API', { skip: noQemu }, () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness(2);
+  });
+  after(async () => h?.close());
+
+  const until = async (what: string, probe: () => Promise<boolean>) => {
+    for (let i = 0; i < 600; i++) {
+      if (await probe()) return;
+      await sleep(25);
+    }
+    assert.fail(`timed out waiting for ${what}`);
+  };
+  const statusOf = async (id: string) => {
+    const r = await h.call('<member>', 'GET', `/v3/${OWNER_PROJECT}/backups/${id}`);
+    return r.statusCode === 404 ? 'gone' : (r.json().backup.status as string);
+  };
+  const usage = async (resource: string) =>
+    Number((await h.database.db.selectFrom('quota_usage').select('in_use').where('project_id', '=', OWNER_PROJECT).where('resource', '=', resource).executeTakeFirst())?.in_use ?? 0);
+
+  test('create, show per microversion, restore into a new volume, delete with the quota', async () => {
+    const pattern = randomBytes(2 * MiB + 3);
+    const vol = await h.volume({ status: 'in-use', attach_status: 'attached' }, pattern);
+    const created = await h.call('<member>', 'POST', `/v3/${OWNER_PROJECT}/backups`, { backup: { volume_id: vol, name: ' nightly ', force: 'true', metadata: { k: 'v' } } }, '3.43');
+    assert.equal(created.statusCode, 202, created.body);
+    const summary = created.json().backup as Json;
+    assert.deepEqual(Object.keys(summary).sort(), ['id', 'links', 'name']);
+    assert.equal(summary.name, 'nightly');
+    assert.deepEqual(summary.links[0], { rel: 'self', href: `http://cinder.test:8776/v3/${OWNER_PROJECT}/backups/${summary.id}` });
+    const id = summary.id as string;
+    await until('available', async () => (await statusOf(id)) === 'available');
+    assert.equal((await selectVolume(h.database.db, vol))!.status, 'in-use', 'the volume is back to in-use');
+
+    const v30 = (await h.call('<member>', 'GET', `/v3/${OWNER_PROJECT}/backups/${id}`)).json().backup as Json;
+    assert.deepEqual(Object.keys(v30).sort(), [
+      'availability_zone', 'container', 'created_at', 'data_timestamp', 'description', 'fail_reason', 'has_dependent_backups', 'id', 'is_incremental', 'links', 'name',
+      'object_count', 'size', 'snapshot_id', 'status', 'updated_at', 'volume_id',
+    ]);
+    assert.equal(v30.size, 1);
+    assert.ok(v30.object_count > 0);
+    assert.equal(v30.availability_zone, 'nova');
+    assert.equal(v30.is_incremental, false);
+    assert.match(v30.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    const v356 = (await h.call('<member>', 'GET', `/v3/backups/${id}`, undefined, '3.56')).json().backup as Json;
+    assert.deepEqual(v356.metadata, { k: 'v' });
+    assert.equal('user_id' in v356, false, 'project attributes are for admins');
+    const asAdmin = (await h.call('<admin>', 'GET', `/v3/backups/${id}`, undefined, '3.56')).json().backup as Json;
+    assert.equal(asAdmin['os-backup-project-attr:project_id'], OWNER_PROJECT);
+    assert.equal(asAdmin.user_id, 'u-member');
+
+    const restored = await h.call('<member>', 'POST', `/v3/${OWNER_PROJECT}/backups/${id}/restore`, { restore: {} });
+    assert.equal(restored.statusCode, 202, restored.body);
+    const r = restored.json().restore as Json;
+    assert.deepEqual([r.backup_id, r.volume_name], [id, `restore_backup_${id}`]);
+    await until('restored', async () => (await selectVolume(h.database.db, r.volume_id as string))?.status === 'available');
+    const out = join(tmpdir(), `alto-restored-${randomUUID()}.raw`);
+    await h.backend.copyVolumeToFile(r.volume_id as string, out, 'raw');
+    const f = await open(out, 'r');
+    const head = Buffer.alloc(pattern.length);
+    await f.read(head, 0, head.length, 0);
+    await f.close();
+    await rm(out);
+    assert.ok(head.equals(pattern), 'the new volume holds the backed-up bytes');
+    assert.equal(await statusOf(id), 'available');
+
+    assert.equal(await usage('backups'), 1);
+    const deleted = await h.call('<member>', 'DELETE', `/v3/${OWNER_PROJECT}/backups/${id}`);
+    assert.equal(deleted.statusCode, 202);
+    await until('deleted', async () => (await statusOf(id)) === 'gone');
+    assert.equal(await usage('backups'), 0);
+    assert.equal(await usage('backup_gigabytes'), 0);
+  });
+
+  test('Cinder’s refusals: bodies, volume states, personas, microversions', async () => {
+    const p = `/v3/${OWNER_PROJECT}/backups`;
+    let r = await h.call('<member>', 'POST', p, { backup: {} });
+    assert.equal(r.statusCode, 400);
+    assert.equal(message(r), "Invalid input for field/attribute backup. Value: {}. 'volume_id' is a required property");
+    r = await h.call('<member>', 'POST', p, { backup: { volume_id: randomUUID(), metadata: { a: 'b' } } }, '3.42');
+    assert.equal(r.statusCode, 400, 'metadata only from 3.43');
+    r = await h.call('<member>', 'POST', p, { backup: { volume_id: randomUUID() } });
+    assert.equal(r.statusCode, 404);
+    const inUse = await h.volume({ status: 'in-use' });
+    r = await h.call('<member>', 'POST', p, { backup: { volume_id: inUse } });
+    assert.equal(r.statusCode, 400);
+    assert.deepEqual(r.json(), { badRequest: { code: 400, message: 'Invalid volume: Backing up an in-use volume must use the force flag.' } });
+    const vol = await h.volume();
+    r = await h.call('<reader>', 'POST', p, { backup: { volume_id: vol } });
+    assert.equal(r.statusCode, 403);
+    assert.equal(message(r), "Policy doesn't allow backup:create to be performed.");
+    r = await h.call('<other>', 'POST', `/v3/backups`, { backup: { volume_id: vol } });
+    assert.equal(r.statusCode, 404, 'another project’s volume is not found');
+
+    r = await h.call('<member>', 'POST', p, { backup: { volume_id: vol, name: 'b' } });
+    const id = r.json().backup.id as string;
+    await until('available', async () => (await statusOf(id)) === 'available');
+    assert.equal((await h.call('<other>', 'GET', `/v3/backups/${id}`)).statusCode, 404);
+    assert.equal((await h.call('<member>', 'PUT', `${p}/${id}`, { backup: { name: 'x' } }, '3.8')).statusCode, 404, 'update from 3.9');
+    r = await h.call('<member>', 'PUT', `${p}/${id}`, { backup: { name: 'renamed', description: 'd' } }, '3.9');
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json().backup.name, 'renamed');
+    r = await h.call('<member>', 'PUT', `${p}/${id}`, { backup: { metadata: { a: 'b' } } }, '3.42');
+    assert.equal(r.statusCode, 400, 'metadata updates from 3.43');
+    r = await h.call('<member>', 'POST', `${p}/${id}/restore`, { restore: { volume_id: inUse } });
+    assert.equal(r.statusCode, 400);
+    assert.equal(message(r), 'Invalid volume: Volume to be restored to must be available');
+
+    r = await h.call('<member>', 'POST', `${p}/${id}/action`, { 'os-reset_status': { status: 'error' } });
+    assert.equal(r.statusCode, 403);
+    assert.equal(message(r), "Policy doesn't allow volume_extension:backup_admin_actions:reset_status to be performed.");
+    r = await h.call('<admin>', 'POST', `/v3/backups/${id}/action`, { 'os-reset_status': { status: 'creating' } });
+    assert.equal(r.statusCode, 400);
+    assert.equal(message(r), "Backup status: creating is invalid, valid statuses are: ['available', 'error'].");
+    r = await h.call('<admin>', 'POST', `/v3/backups/${id}/action`, { 'os-reset_status': { status: 'error' } });
+    assert.equal(r.statusCode, 202, r.body);
+    assert.equal(await statusOf(id), 'error');
+    r = await h.call('<member>', 'POST', `${p}/${id}/action`, { 'os-force_delete': {} });
+    assert.equal(message(r), "Policy doesn't allow volume_extension:backup_admin_actions:force_delete to be performed.");
+    r = await h.call('<admin>', 'POST', `/v3/backups/${id}/action`, { 'os-force_delete': {} });
+    assert.equal(r.statusCode, 202, r.body);
+    await until('force-deleted', async () => (await statusOf(id)) === 'gone');
+  });
+
+  test('lists: members’ filters, pages of osapi_max_limit, sort by name from 3.37, counts, all tenants', async () => {
+    const p = `/v3/${OWNER_PROJECT}/backups`;
+    const ids: string[] = [];
+    for (const name of ['l-a', 'l-b', 'l-c']) {
+      const r = await h.call('<member>', 'POST', p, { backup: { volume_id: await h.volume(), name } });
+      ids.push(r.json().backup.id as string);
+    }
+    for (const id of ids) await until('available', async () => (await statusOf(id)) === 'available');
+    let r = await h.call('<member>', 'GET', `${p}/detail?sort=name:asc&name=l-b`, undefined, '3.37');
+    assert.deepEqual((r.json().backups as Json[]).map((b) => b.name), ['l-b']);
+    r = await h.call('<member>', 'GET', `${p}?host=x`, undefined, '3.31');
+    assert.equal(r.statusCode, 400);
+    assert.equal(message(r), 'Invalid filters host are found in query options.');
+    r = await h.call('<member>', 'GET', `${p}?host=x&all_tenants=1&status=available`, undefined, '3.30');
+    assert.equal(r.statusCode, 200, 'before 3.31 members’ other filters are dropped');
+    r = await h.call('<member>', 'GET', `${p}?sort=name:asc`, undefined, '3.36');
+    assert.equal(r.statusCode, 400);
+    r = await h.call('<member>', 'GET', `${p}?name~=l-`, undefined, '3.37');
+    assert.equal(message(r), 'Invalid filters name~ are found in query options.', 'like filters are not configured for members');
+    const first = (await h.call('<member>', 'GET', `${p}?sort=name:desc`, undefined, '3.37')).json();
+    assert.deepEqual(Object.keys(first.backups[0] as Json).sort(), ['id', 'links', 'name']);
+    r = await h.call('<admin>', 'GET', `/v3/backups?sort=name:desc&name~=l-&all_tenants=1`, undefined, '3.37');
+    const page1 = r.json();
+    assert.deepEqual((page1.backups as Json[]).map((b) => b.name), ['l-c', 'l-b']);
+    assert.match(page1.backups_links[0].href as string, new RegExp(`/v3/${ADMIN_PROJECT}/backups\\?sort=name%3Adesc&name%7E=l-&all_tenants=1&marker=${ids[1]}$`));
+    const page2 = (await h.call('<admin>', 'GET', `/v3/backups?sort=name:desc&name~=l-&all_tenants=1&marker=${ids[1]}`, undefined, '3.37')).json();
+    assert.deepEqual((page2.backups as Json[]).map((b) => b.name), ['l-a']);
+    const counted = (await h.call('<member>', 'GET', `${p}/detail?with_count=true&status=available`, undefined, '3.45')).json();
+    assert.equal(counted.count, 3);
+    assert.equal((counted.backups as Json[]).length, 2, 'a page, counted whole');
+    assert.equal((await h.call('<admin>', 'GET', `/v3/backups?all_tenants=maybe`)).statusCode, 400);
+    assert.deepEqual((await h.call('<admin>', 'GET', `/v3/backups`)).json().backups, [], 'an admin sees its own project without all_tenants');
+  });
+});
