@@ -21,7 +21,7 @@ import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { volumeRow } from '../testing/volume-row.js';
 import { claimVolumeTask, insertVolume, metadataOf, selectVolume } from '../store/volume.repo.js';
-import { insertSnapshot, selectSnapshot } from '../store/snapshot.repo.js';
+import { claimSnapshotTask, finishSnapshotTask, insertSnapshot, selectSnapshot } from '../store/snapshot.repo.js';
 import { selectUsage } from '../store/quota.repo.js';
 import { QuotaEngine, snapshotDeltas, volumeDeltas, type Deltas } from '../domain/quotas.js';
 import { DirectoryImages, hasPattern, imageInfo, snapshotRow, writePattern } from './volume-worker.fixtures.js';
@@ -316,6 +316,30 @@ describe('volume worker: create sources, cascade delete, upload, snapshots', { s
     assert.ok(v.deleted_at && v.terminated_at);
     assert.deepEqual([...filesOf(vol), ...snaps.flatMap((s) => filesOf(s.id))], []);
     assert.deepEqual(await usage(p), { volumes: 0, gigabytes: 0, volumes___DEFAULT__: 0, gigabytes___DEFAULT__: 0, snapshots: 0, snapshots___DEFAULT__: 0 });
+  });
+
+  test('a cascade delete waits for a snapshot another worker holds, and goes on once it is free', async () => {
+    const vol = await volume({});
+    await converge(vol);
+    const snap = snapshotRow({ volume_id: vol });
+    await insertSnapshot(database.db, snap);
+    w.kickSnapshot(snap.id);
+    await w.idle();
+    await database.db.transaction().execute(async (trx) => {
+      await trx.updateTable('volume').set({ status: 'deleting' }).where('id', '=', vol).execute();
+      await trx.updateTable('snapshot').set({ status: 'deleting' }).where('id', '=', snap.id).execute();
+    });
+    const now = Date.now();
+    assert.ok(await claimSnapshotTask(database.db, snap.id, ['deleting'], 'w-other', now, now + 60_000));
+    const waiting = await converge(vol);
+    assert.deepEqual([waiting.status, waiting.task_owner], ['deleting', null], 'the volume is given back, not failed');
+    assert.ok(existsSync(file(vol)));
+    // the other worker lets go without finishing: the sweep finds the volume again
+    assert.ok(await finishSnapshotTask(database.db, snap.id, 'w-other', {}));
+    await w.sweep();
+    await w.idle();
+    assert.equal(await selectVolume(database.db, vol), undefined);
+    assert.deepEqual([...filesOf(vol), ...filesOf(snap.id)], []);
   });
 
   test('a snapshot deleted alone (delete_snapshot cast) gives its quota back; a refused snapshot create is error with a user message', async () => {
