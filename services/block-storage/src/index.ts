@@ -12,3 +12,8 @@ export { SCHEDULER_TOPIC, VOLUME_TOPIC, BACKUP_TOPIC } from './workers/topics.js
 export { QuotaEngine } from './domain/quotas.js';
 export { imageServiceOf } from './images/image-service.js';
 export { connectionHandlers } from './workers/volume-connections.js';
+export * from './spi/backup-driver.js';
+export { PosixBackupDriver } from './drivers/posix-backup.js';
+export { BackupWorker, BACKUP_WORKER_BINARY } from './workers/backup-worker.js';
+export { BackupsService } from './domain/backups.service.js';
+export { backupRoutes } from './api/backups.js';
