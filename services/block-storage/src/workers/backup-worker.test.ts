@@ -174,6 +174,39 @@ describe('backup worker', { skip: noQemu }, () => {
     assert.ok(buf.equals(pattern), 'the retry’s bytes');
   });
 
+  test('a backup of a snapshot has the snapshot’s bytes, gives the snapshot back and leaves no temporary volume', async () => {
+    const w = await worker('w-snapshot');
+    const pattern = randomBytes(MiB + 9);
+    const vol = await volume({ status: 'available' }, pattern);
+    const snapId = randomUUID();
+    await backend.createSnapshot(vol, snapId);
+    await database.db.insertInto('snapshot').values({
+      id: snapId, volume_id: vol, project_id: 'p1', user_id: 'u1', name: null, description: null, status: 'backing-up', progress: '100%', volume_size: 1,
+      volume_type_id: null, group_snapshot_id: null, provider_location: null, task_owner: null, task_lease_until: null, created_at: Date.now(), updated_at: null,
+      deleted: 0, deleted_at: null, use_quota: 1,
+    }).execute();
+    // the volume changes after the snapshot: the backup must not see it
+    const img = join(dir, 'later.raw');
+    await writeFile(img, Buffer.alloc(MiB, 0x5a));
+    await backend.copyImageToVolume(vol, img, 'raw', 1);
+    const b = backupRow({ volume_id: vol, snapshot_id: snapId });
+    await insertBackup(database.db, b);
+    const before = await backend.listVolumes();
+    w.kick(b.id);
+    await w.idle();
+    assert.equal((await selectBackup(database.db, b.id))!.status, 'available');
+    assert.equal((await database.db.selectFrom('snapshot').select('status').where('id', '=', snapId).executeTakeFirstOrThrow()).status, 'available');
+    assert.deepEqual(await backend.listVolumes(), before, 'the temporary volume is gone');
+    const out = join(dir, 'snap-check.raw');
+    await driver.restore(b.id, out);
+    const f = await open(out, 'r');
+    const buf = Buffer.alloc(pattern.length);
+    await f.read(buf, 0, buf.length, 0);
+    await f.close();
+    await rm(out);
+    assert.ok(buf.equals(pattern), 'the snapshot’s bytes');
+  });
+
   test('refusals show: a volume missing on its backend fails the backup; a damaged backup fails its restore', async () => {
     const w = await worker('w-refusals');
     const gone = volumeRow({ host: VOLUME_HOST, status: 'backing-up', previous_status: 'available' });
