@@ -34,6 +34,10 @@ import type { BlockStorageServices } from './services.js';
 import { projectRoutes, type BlockStorageFrame } from './api/common.js';
 import { MAX_VERSION, MIN_VERSION, versionRoutes } from './api/versions.js';
 import { volumeRoutes } from './api/volumes.js';
+import { attachmentRoutes } from './api/attachments.js';
+import { volumeActionRoutes } from './api/volume-actions.js';
+import { AttachmentsService } from './domain/attachments.service.js';
+import { VolumeActionsService } from './domain/volume-actions.service.js';
 import { snapshotRoutes } from './api/snapshots.js';
 import { TypesService } from './domain/types.service.js';
 import { QosService } from './domain/qos.service.js';
@@ -159,7 +163,9 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     },
   };
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
-  const services: BlockStorageServices = { volumes: new VolumesService(core, quotas, deps.glance), snapshots: new SnapshotsService(core, quotas), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core) };
+  const volumes = new VolumesService(core, quotas, deps.glance);
+  const attachments = new AttachmentsService(core, volumes);
+  const services: BlockStorageServices = { volumes, attachments, volumeActions: new VolumeActionsService(core, quotas, volumes, attachments), snapshots: new SnapshotsService(core, quotas), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core) };
   const frame: BlockStorageFrame = { services, maxLimit: d.osapi_max_limit, publicEndpoint: config.api.public_endpoint };
 
   const app = createHttpServer({ logger: log, bodyLimit: config.api.max_request_body_size, renderer: cinderRenderer(config) });
@@ -177,7 +183,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     serviceTokenRoles: config.keystone_authtoken.service_token_roles,
     serviceTokenRolesRequired: config.keystone_authtoken.service_token_roles_required,
   });
-  const routes: AnyRoute[] = [...volumeRoutes(frame), ...snapshotRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame)];
+  const routes: AnyRoute[] = [...volumeRoutes(frame), ...volumeActionRoutes(frame, {}), ...attachmentRoutes(frame), ...snapshotRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame)];
   mountRoutes(app, [...versionRoutes(frame), ...projectRoutes(routes)], {
     enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
     authenticator,

@@ -1,5 +1,7 @@
 // The block storage domain services, as the routes see them.
 import type { VolumesService } from './domain/volumes.service.js';
+import type { AttachmentsService } from './domain/attachments.service.js';
+import type { VolumeActionsService } from './domain/volume-actions.service.js';
 import type { SnapshotsService } from './domain/snapshots.service.js';
 import type { QuotaEngine } from './domain/quotas.js';
 import type { Authorizer } from './domain/deps.js';
@@ -10,6 +12,8 @@ import type { OsServicesService } from './domain/os-services.service.js';
 
 export interface BlockStorageServices {
   volumes: VolumesService;
+  attachments: AttachmentsService;
+  volumeActions: VolumeActionsService;
   snapshots: SnapshotsService;
   quotas: QuotaEngine;
   authz: Authorizer;
