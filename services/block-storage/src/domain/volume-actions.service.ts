@@ -9,10 +9,10 @@ import { backendStateOf } from '../workers/volume-scheduler.js';
 import { WORKER_BINARY } from '../workers/volume-worker.js';
 import { attachmentsOf, insertAttachment, type AttachmentRow } from '../store/attachment.repo.js';
 import { extraSpecsOf, selectTypeById, selectTypeByName, type VolumeTypeRow } from '../store/type.repo.js';
-import { deleteMetadataKey, metadataOf, selectVolume, updateVolumeIf, writeMetadata, type Db, type VolumeColumns, type VolumeRow } from '../store/volume.repo.js';
+import { deleteMetadataKey, metadataOf, selectVolume, updateVolumeIf, writeMetadata, type VolumeColumns, type VolumeRow } from '../store/volume.repo.js';
 import type { BlockStorageCoreDeps } from './deps.js';
 import { BadRequest, InvalidInput, InvalidVolume, NotFound, VolumeTypeNotFound, VolumeTypeNotFoundByName } from './errors.js';
-import { QuotaEngine, typeResource, type Deltas } from './quotas.js';
+import { typeResource, type Deltas, type QuotaEngine } from './quotas.js';
 import { looksLikeUuid, type VolumesService } from './volumes.service.js';
 import type { AttachmentsService, ConnectionInfoOut } from './attachments.service.js';
 
@@ -71,14 +71,6 @@ export class VolumeActionsService {
     return this.d.clock.nowMs();
   }
 
-  /**
-   * QuotaEngine.consume inside `trx` with an engine bound to `trx`: the shared engine reads the
-   * class limits outside the transaction, which on SQLite (one connection) waits forever.
-   */
-  private async consume(trx: Db, projectId: string, deltas: Deltas): Promise<void> {
-    await new QuotaEngine({ db: trx, defaults: this.d.config.quotaDefaults, nowMs: () => this.now() }).consume(trx, projectId, deltas);
-  }
-
   // ---- size, flags, admin --------------------------------------------------------------------
 
   /**
@@ -102,7 +94,7 @@ export class VolumeActionsService {
         const current = (await selectVolume(trx, row.id)) ?? row;
         throw InvalidVolume(`Volume ${row.id} status must be '{'status': '${expected}'}' to extend, currently ${current.status}.`);
       }
-      await this.consume(trx, row.project_id, deltas);
+      await this.quotas.consume(trx, row.project_id, deltas);
     });
     await this.volumes.kick(row.id, row.host, 'extend_volume');
   }
@@ -200,7 +192,7 @@ export class VolumeActionsService {
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw InvalidVolume('Retype needs volume to be in available or in-use state, not be part of an active migration or a consistency group, requested type has to be different that the one from the volume, and for in-use volumes front-end qos specs cannot change.');
       if (row.use_quota) {
-        await this.consume(trx, row.project_id, add);
+        await this.quotas.consume(trx, row.project_id, add);
         await this.quotas.release(trx, row.project_id, give);
       }
     });
