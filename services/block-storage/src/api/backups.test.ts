@@ -340,6 +340,9 @@ describe('backups through the API', { skip: noQemu }, () => {
     assert.match(page1.backups_links[0].href as string, new RegExp(`/v3/${ADMIN_PROJECT}/backups\\?sort=name%3Adesc&name%7E=l-&all_tenants=1&marker=${ids[1]}$`));
     const page2 = (await h.call('<admin>', 'GET', `/v3/backups?sort=name:desc&name~=l-&all_tenants=1&marker=${ids[1]}`, undefined, '3.37')).json();
     assert.deepEqual((page2.backups as Json[]).map((b) => b.name), ['l-a']);
+    const skipped = (await h.call('<admin>', 'GET', `/v3/backups?sort=name:desc&name~=l-&all_tenants=1&offset=1`, undefined, '3.37')).json();
+    assert.deepEqual((skipped.backups as Json[]).map((b) => b.name), ['l-b', 'l-a']);
+    assert.equal(message(await h.call('<member>', 'GET', `${p}?offset=-1`)), 'offset must be >= 0');
     const counted = (await h.call('<member>', 'GET', `${p}/detail?with_count=true&status=available`, undefined, '3.45')).json();
     assert.equal(counted.count, 3);
     assert.equal((counted.backups as Json[]).length, 2, 'a page, counted whole');

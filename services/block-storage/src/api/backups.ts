@@ -12,6 +12,7 @@ import { BACKUP_SORT_KEYS, type BackupListQuery } from '../store/backup.repo.js'
 import { cinderCheck } from './cinder-validation.js';
 import { atLeast, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
 import { backupSummaryView, backupView, restoreView } from './backups.views.js';
+import { parseOffset } from './messages.js';
 
 /** The services the backup routes call (added to BlockStorageServices by plugin.ts). */
 export interface BackupServices {
@@ -139,6 +140,7 @@ export async function backupListQuery(frame: BackupFrame, req: FastifyRequest, q
     metadata: {},
     sort,
     limit: parseLimit(query, frame.maxLimit),
+    offset: parseOffset(query),
   };
   const notFilters = new Set([...NOT_FILTERS, ...(atLeast(req, '3.45') ? ['with_count'] : [])]);
   let keys = Object.keys(query).filter((k) => !notFilters.has(k));
@@ -195,7 +197,7 @@ export function backupRoutes(frame: BackupFrame): AnyRoute[] {
         };
         if (items.length && items.length === q.limit) out.backups_links = nextLinks(frame, req, ctx, kind === 'detail' ? 'backups/detail' : 'backups', query, items.at(-1)!.row.id);
         if (atLeast(req, '3.45') && q1(query, 'with_count') !== undefined && parseBool(q1(query, 'with_count'), 'with_count')) {
-          out.count = await svc().count({ ...q, marker: undefined });
+          out.count = await svc().count({ ...q, marker: undefined, offset: undefined });
         }
         return out;
       },

@@ -168,6 +168,7 @@ for (const engine of testEngines()) {
       assert.deepEqual(page1.map((b) => b.row.name), ['d', 'c']);
       const page2 = await backups.list({ ...base, sort: [{ key: 'name', dir: 'desc' }], limit: 2, marker: page1[1]!.row });
       assert.deepEqual(page2.map((b) => b.row.name), ['b', 'a']);
+      assert.deepEqual((await backups.list({ ...base, sort: [{ key: 'name', dir: 'asc' }], limit: 2, offset: 1 })).map((b) => b.row.name), ['b', 'c']);
       assert.deepEqual((await backups.list({ ...base, eq: { status: 'available' }, sort: [{ key: 'name', dir: 'asc' }] })).map((b) => b.row.name), ['a', 'b']);
       assert.equal(await backups.count({ ...base, eq: { status: 'creating' }, sort: [] }), 2);
       const all = await backups.list({ ...base, projectId: undefined, sort: [{ key: 'created_at', dir: 'desc' }] });

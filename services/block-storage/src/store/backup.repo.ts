@@ -97,6 +97,8 @@ export interface BackupListQuery {
   sort: SortSpec[];
   marker?: BackupRow | undefined;
   limit: number;
+  /** Rows to skip after the marker (Cinder's offset). */
+  offset?: number | undefined;
 }
 
 /** Backup columns a list may sort by. */
@@ -131,7 +133,9 @@ export async function listBackupRows(db: Db, q: BackupListQuery): Promise<Backup
     query = query.where((eb) => afterMarker(eb, sort, marker, BACKUP_NULL_AS));
   }
   for (const s of sort) query = query.orderBy((eb) => sortExpr(eb, s.key, BACKUP_NULL_AS), s.dir);
-  return query.limit(q.limit).execute();
+  query = query.limit(q.limit);
+  if (q.offset) query = query.offset(q.offset);
+  return query.execute();
 }
 
 /** How many backups match (3.45 with_count). */
