@@ -59,8 +59,8 @@ export interface AttachHarness {
   /** Casts the worker would have received (method, volume id). */
   casts: { method: string; volumeId: string }[];
   call(as: string, method: string, url: string, body?: unknown, version?: string): Promise<LightMyRequestResponse>;
-  /** An available volume on HOST with its backend file, in the owner's project. */
-  volume(over?: Partial<VolumeTable>): Promise<string>;
+  /** An available volume on HOST in the owner's project, with its backend file unless withFile is false. */
+  volume(over?: Partial<VolumeTable>, withFile?: boolean): Promise<string>;
   defaultTypeId: string;
   /** Whether these routes were mounted here (plugin.ts did not yet), so the extra actions given are served. */
   mountedHere: boolean;
@@ -163,10 +163,10 @@ export async function startAttachHarness(opts: AttachmentsOptions = {}, extraAct
         },
         ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
       }),
-    volume: async (over = {}) => {
+    volume: async (over = {}, withFile = true) => {
       const row = volumeRow({ project_id: OWNER_PROJECT, user_id: 'u-member', status: 'available', host: HOST, volume_type_id: defaultTypeId, launched_at: now, ...over });
       await insertVolume(database.db, row);
-      await backend.createVolume({ volumeId: row.id, sizeGb: Number(row.size) });
+      if (withFile) await backend.createVolume({ volumeId: row.id, sizeGb: Number(row.size) });
       return row.id;
     },
     close: async () => {
