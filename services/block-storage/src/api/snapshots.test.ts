@@ -275,9 +275,9 @@ describe('snapshot routes', () => {
       // Cinder's wording is the bare 'limit param must be an integer' (api/common.ts parseLimit adds a prefix)
       assert.match(fault(await p.call('<member>', 'GET', '/v3/snapshots?limit=x')), /limit param must be an integer$/);
       assert.deepEqual((body(await p.call('<member>', 'GET', '/v3/snapshots?sort_key=display_name&sort_dir=asc')).snapshots as Json[]).map((s) => s.name), ['snap-0', 'snap-1', 'snap-2', 'snap-3', 'snap-4']);
-      const capped = body(await p.call('<member>', 'GET', '/v3/snapshots/detail?sort=name:asc&limit=3'));
+      const capped = body(await p.call('<member>', 'GET', '/v3/snapshots/detail?sort=display_name:asc&limit=3'));
       assert.deepEqual((capped.snapshots as Json[]).map((s) => s.name), ['snap-0', 'snap-1', 'snap-2']);
-      assert.match((capped.snapshots_links as Json[])[0]!.href as string, /\/snapshots\/detail\?sort=name%3Aasc&limit=3&marker=/);
+      assert.match((capped.snapshots_links as Json[])[0]!.href as string, /\/snapshots\/detail\?sort=display_name%3Aasc&limit=3&marker=/);
       const counted = body(await p.call('<member>', 'GET', '/v3/snapshots?with_count=true&limit=10', undefined, '3.45'));
       assert.equal(counted.count, 5);
       assert.equal((counted.snapshots as Json[]).length, 5, 'the limit is capped at osapi_max_limit (6)');
@@ -310,6 +310,17 @@ describe('snapshot routes', () => {
       assert.equal(marker.statusCode, 404);
       assert.equal(fault(marker), 'Snapshot 00000000-0000-4000-8000-000000000404 could not be found.');
       assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?sort=colour:asc')), 'Invalid input received: Invalid sort key');
+      // sort keys are model attributes: display_name always, name from 3.30, never description
+      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?sort=name')), 'Invalid input received: Invalid sort key');
+      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?sort=description', undefined, '3.30')), 'Invalid input received: Invalid sort key');
+      assert.deepEqual(await names('sort=name:desc&limit=2', '3.30'), ['snap-3', 'snap-4']);
+      assert.equal((await names('sort=display_description&limit=1')).length, 1);
+      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?with_count=maybe', undefined, '3.45')), "Value 'maybe' for 'with_count' is not a boolean.");
+      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?consumes_quota=maybe', undefined, '3.65')), "Value 'maybe' for 'use_quota' is not a boolean.");
+      assert.deepEqual(await names('consumes_quota=false', '3.65'), []);
+      assert.equal((await names('consumes_quota=true', '3.65')).length, 5);
+      assert.deepEqual(await names('metadata=abc', '3.22'), [], 'a metadata filter that is not a dict matches nothing');
+      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?with_count=true', undefined, '3.31')), 'Invalid filters with_count are found in query options.');
     } finally {
       await p.close();
     }
@@ -404,6 +415,7 @@ describe('snapshot routes', () => {
     assert.equal(admin.user_id, 'u-member');
     const update = await h.call('<member>', 'PUT', `/v3/snapshots/${id}`, { snapshot: {} });
     assert.equal(update.statusCode, 400);
+    assert.equal(fault(update), 'Invalid input for field/attribute snapshot. Value: {}. {} is not valid under any of the given schemas');
     const renamed = body(await h.call('<member>', 'PUT', `/v3/snapshots/${id}`, { snapshot: { display_name: 'q', display_description: 'dd' } })).snapshot as Json;
     assert.deepEqual([renamed.name, renamed.description], ['q', 'dd']);
   });

@@ -3,7 +3,7 @@
 import Type from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { PayloadTooLargeError, type RequestContext } from '@alto/kernel';
-import { compileCheck, createValidators, defineRoute, type AnyRoute } from '@alto/http';
+import { compileCheck, createValidators, defineRoute, pyRepr, type AnyRoute } from '@alto/http';
 import { isAdmin } from '../domain/deps.js';
 import { BadRequest, InvalidInput } from '../domain/errors.js';
 import { SNAPSHOT_SORT_KEYS, SNAPSHOT_STATUSES, type SnapshotDetail, type SnapshotListQuery } from '../domain/snapshots.service.js';
@@ -50,8 +50,8 @@ const UpdateBody = Type.Unsafe<UpdateSnapshotBody>({
     snapshot: {
       type: 'object',
       properties: { name: nameAllowZero, description, display_name: nameAllowZero, display_description: description },
+      // the schema's anyOf (one of the four is required) is checked in the handler, worded as python-jsonschema words it
       additionalProperties: false,
-      anyOf: [{ required: ['name'] }, { required: ['description'] }, { required: ['display_name'] }, { required: ['display_description'] }],
     },
   },
   required: ['snapshot'],
@@ -154,6 +154,23 @@ function parseDict(raw: string): Record<string, string> | undefined {
   return undefined;
 }
 
+/** Sort keys on the wire are model attributes (display_name, display_description); `name` from 3.30. */
+function snapshotSort(req: FastifyRequest, query: RawQuery) {
+  const wire = new Set([...SNAPSHOT_SORT_KEYS].filter((k) => k !== 'name' && k !== 'description'));
+  wire.add('display_name').add('display_description');
+  if (atLeast(req, '3.30')) wire.add('name');
+  parseSort(query, wire);
+  return parseSort(query, SNAPSHOT_SORT_KEYS, { display_name: 'name', display_description: 'description' });
+}
+
+/** utils.get_bool_param: strict, in its own words. */
+function boolParam(raw: string, name: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 't', 'true', 'on', 'y', 'yes'].includes(v)) return true;
+  if (['0', 'f', 'false', 'off', 'n', 'no'].includes(v)) return false;
+  throw BadRequest(`Value '${raw}' for '${name}' is not a boolean.`, 'volume.invalid_bool');
+}
+
 /** The snapshot list query from Cinder's query string (v3 SnapshotsController._items), per caller. */
 export async function snapshotListQuery(frame: BlockStorageFrame, req: FastifyRequest, query: RawQuery, ctx: RequestContext): Promise<SnapshotListQuery> {
   const admin = isAdmin(ctx);
@@ -165,7 +182,7 @@ export async function snapshotListQuery(frame: BlockStorageFrame, req: FastifyRe
     eq: {},
     like: {},
     metadata: {},
-    sort: parseSort(query, SNAPSHOT_SORT_KEYS, { display_name: 'name', display_description: 'description' }),
+    sort: snapshotSort(req, query),
     limit: parseLimit(query, frame.maxLimit),
     offset: parseOffset(q1(query, 'offset')),
   };
@@ -193,13 +210,13 @@ export async function snapshotListQuery(frame: BlockStorageFrame, req: FastifyRe
     } else if (key === 'availability_zone') {
       q.availabilityZone = raw;
     } else if (generic && key === 'consumes_quota') {
-      eq.use_quota = parseBool(raw, 'consumes_quota') ? 1 : 0;
+      eq.use_quota = boolParam(raw, 'use_quota') ? 1 : 0;
     } else if (generic && atLeast(req, '3.34') && key.endsWith('~') && COLUMN_OF[key.slice(0, -1)]) {
       (q.like as Record<string, string>)[COLUMN_OF[key.slice(0, -1)]!] = raw;
     } else if (COLUMN_OF[key]) {
       const col = COLUMN_OF[key];
       if (col === 'volume_size' || col === 'use_quota') {
-        if (col === 'use_quota') eq[col] = parseBool(raw, key) ? 1 : 0;
+        if (col === 'use_quota') eq[col] = boolParam(raw, 'use_quota') ? 1 : 0;
         else if (/^\d+$/.test(raw)) eq[col] = Number(raw);
         else q.none = true;
       } else eq[col] = raw;
@@ -239,7 +256,7 @@ export function snapshotRoutes(frame: BlockStorageFrame): AnyRoute[] {
         const query = req.query as RawQuery;
         const q = await snapshotListQuery(frame, req, query, ctx);
         const items = await snapshots.list(q);
-        const withCount = atLeast(req, '3.45') && q1(query, 'with_count') !== undefined && parseBool(q1(query, 'with_count'), 'with_count');
+        const withCount = atLeast(req, '3.45') && q1(query, 'with_count') !== undefined && boolParam(q1(query, 'with_count')!, 'with_count');
         const count = withCount ? await snapshots.count({ ...q, marker: undefined }) : undefined;
         const extended = kind === 'detail' && snapshots.extendedAttributes(ctx);
         const out: Record<string, unknown> = { snapshots: items.map((s) => (kind === 'detail' ? detail(req, s, extended) : snapshotSummaryView(s))) };
@@ -313,6 +330,9 @@ export function snapshotRoutes(frame: BlockStorageFrame): AnyRoute[] {
       errors: [404],
       handler: async ({ params, body, req }, ctx) => {
         const s = body.snapshot;
+        if (!['name', 'description', 'display_name', 'display_description'].some((k) => k in s)) {
+          throw BadRequest(`Invalid input for field/attribute snapshot. Value: ${pyRepr(s)}. ${pyRepr(s)} is not valid under any of the given schemas`, 'http.schema_validation');
+        }
         const name = s.name !== undefined ? s.name : s.display_name;
         const desc = s.description !== undefined ? s.description : s.display_description;
         const updated = await snapshots.update(ctx, params.snapshot_id, { name: trimmed(name), description: trimmed(desc) });

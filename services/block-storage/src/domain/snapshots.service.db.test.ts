@@ -128,8 +128,13 @@ for (const engine of testEngines()) {
       await assert.rejects(service.create(ctx, { volumeId: inUse.id }), message(new RegExp(`^Invalid volume: Volume ${inUse.id} status must be available, but current status is: in-use\\.$`)));
       assert.equal((await service.create(ctx, { volumeId: inUse.id, force: true })).row.status, 'creating');
       assert.equal((await service.create(ctx, { volumeId: inUse.id, allowInUse: true })).row.status, 'creating');
+      await database.db
+        .insertInto('service')
+        .values({ id: randomUUID(), host: 'frozen@file', binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'nova', disabled: 0, disabled_reason: null, frozen: 1, capabilities: null, created_at: 0, updated_at: 0 })
+        .execute();
       const cases: [Partial<VolumeTable>, RegExp][] = [
-        [{ host: null }, /because volume has not been scheduled to any host/],
+        [{ host: null }, /^Invalid volume: volume is not assigned to a host$/],
+        [{ host: 'frozen@file#file' }, /^Invalid input received: Modification operations are not allowed on frozen storage backends\.$/],
         [{ status: 'maintenance' }, /when the volume is in maintenance mode/],
         [{ migration_status: 'migrating' }, /while volume is migrating/],
         [{ status: 'error' }, /when the volume is in error status/],

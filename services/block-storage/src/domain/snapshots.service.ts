@@ -10,7 +10,7 @@ import type { BlockStorageDB, SnapshotTable } from '../store/schema.js';
 import { typeNamesOf } from '../store/type.repo.js';
 import { selectVolume, type Db, type VolumeRow } from '../store/volume.repo.js';
 import { isAdmin, ownerTarget, type BlockStorageCoreDeps } from './deps.js';
-import { BadRequest, InvalidSnapshot, InvalidVolume, SnapshotMetadataNotFound, SnapshotNotFound, VolumeNotFound } from './errors.js';
+import { BadRequest, InvalidInput, InvalidSnapshot, InvalidVolume, SnapshotMetadataNotFound, SnapshotNotFound, VolumeNotFound } from './errors.js';
 import { snapshotDeltas, type QuotaEngine } from './quotas.js';
 
 export type SnapshotRow = Selectable<SnapshotTable>;
@@ -145,8 +145,8 @@ export class SnapshotsService {
     const projectId = ctx.projectId;
     if (!projectId) throw BadRequest('a project-scoped token is required to create a snapshot');
     const volume = await this.volumeRowOrThrow(ctx, input.volumeId);
-    // Cinder's _create_snapshot_in_db_validate, in its order
-    if (!volume.host) throw InvalidVolume('The snapshot cannot be created because volume has not been scheduled to any host.');
+    await this.assertNotFrozen(volume.host);
+    // Cinder's _create_snapshot_in_db_validate, in its order (its host check comes too late to be seen)
     if (volume.status === 'maintenance') throw InvalidVolume('The snapshot cannot be created when the volume is in maintenance mode.');
     if (isMigrating(volume)) throw InvalidVolume('Snapshot cannot be created while volume is migrating.');
     if (volume.status === 'error') throw InvalidVolume('The snapshot cannot be created when the volume is in error status.');
@@ -191,6 +191,17 @@ export class SnapshotsService {
     return this.getOrThrow(ctx, row.id);
   }
 
+  /**
+   * Cinder's assert_not_frozen on the volume's backend: no host is InvalidVolume (extract_host),
+   * a frozen backend refuses every change.
+   */
+  private async assertNotFrozen(host: string | null): Promise<void> {
+    if (!host) throw InvalidVolume('volume is not assigned to a host');
+    const backend = host.split('#')[0]!;
+    const row = await this.d.db.selectFrom('service').select('frozen').where('binary', '=', 'cinder-volume').where('host', '=', backend).executeTakeFirst();
+    if (row?.frozen) throw InvalidInput('Modification operations are not allowed on frozen storage backends.');
+  }
+
   /** Tells the worker of the snapshot's volume to look at it; a lost message is found by its sweep. */
   async kick(snapshotId: string, host: string | null, method: 'create_snapshot' | 'delete_snapshot'): Promise<void> {
     if (!host) return;
@@ -214,6 +225,8 @@ export class SnapshotsService {
    */
   async delete(ctx: RequestContext, id: string, opts: { force?: boolean } = {}): Promise<void> {
     const row = await this.getRowOrThrow(ctx, id);
+    const volume = await selectVolume(this.d.db, row.volume_id);
+    if (volume) await this.assertNotFrozen(volume.host);
     let q = this.d.db
       .updateTable('snapshot')
       .set({ status: 'deleting', updated_at: this.d.clock.nowMs(), task_owner: null, task_lease_until: null })
@@ -225,7 +238,6 @@ export class SnapshotsService {
     if (Number(r.numUpdatedRows) !== 1) {
       throw InvalidSnapshot(opts.force ? 'Snapshot must not be part of a group.' : 'Snapshot status must be available or error and must not be part of a group.');
     }
-    const volume = await selectVolume(this.d.db, row.volume_id);
     await this.kick(row.id, volume?.host ?? null, 'delete_snapshot');
   }
 
