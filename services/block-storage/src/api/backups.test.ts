@@ -28,7 +28,9 @@ import { FileBackend } from '../drivers/file-backend.js';
 import { PosixBackupDriver } from '../drivers/posix-backup.js';
 import { blockStorageMigrations } from '../store/migrations/index.js';
 import { insertVolume, selectVolume } from '../store/volume.repo.js';
-import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
+import type { BackupTable, BlockStorageDB, VolumeTable } from '../store/schema.js';
+import { insertBackup } from '../store/backup.repo.js';
+import { reportService } from '../store/service.repo.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
 import { BackupWorker } from '../workers/backup-worker.js';
@@ -71,7 +73,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function startHarness(maxLimit = 1000): Promise<Harness> {
+async function startHarness(maxLimit = 1000, opts: { workers?: boolean } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'alto-bs-backups-'));
   const database = openDatabase<BlockStorageDB>({ connection: `sqlite:///${join(dir, 'bs.db')}`, sqlite_synchronous: 'normal' });
   await migrateToLatest(database, blockStorageMigrations);
@@ -126,7 +128,9 @@ async function startHarness(maxLimit = 1000): Promise<Harness> {
   const scheduler = new VolumeScheduler({ db: database.db, bus, clock, log, host: 'sched1' });
   const worker = new VolumeWorker({ db: database.db, bus, clock, log, backend, host: VOLUME_HOST, owner: 'vw1' });
   const backupWorker = new BackupWorker({ db: database.db, bus, clock, log, driver, backends: new Map([[VOLUME_HOST, backend]]), host: 'host1', owner: 'bw1', scratchDir: join(dir, 'scratch') });
-  for (const c of [worker, scheduler, backupWorker]) await c.start();
+  await backend.open();
+  const components = opts.workers === false ? [] : [worker, scheduler, backupWorker];
+  for (const c of components) await c.start();
 
   const app = createHttpServer({
     logger: log,
@@ -180,7 +184,7 @@ async function startHarness(maxLimit = 1000): Promise<Harness> {
       return row.id;
     },
     close: async () => {
-      for (const c of [backupWorker, worker, scheduler]) await c.stop();
+      for (const c of components.reverse()) await c.stop();
       await app.close();
       await bus.close();
       await database.close();
@@ -349,4 +353,62 @@ describe('backups through the API', { skip: noQemu }, () => {
     assert.equal((await h.call('<admin>', 'GET', `/v3/backups?all_tenants=maybe`)).statusCode, 400);
     assert.deepEqual((await h.call('<admin>', 'GET', `/v3/backups`)).json().backups, [], 'an admin sees its own project without all_tenants');
   });
+});
+
+describe('who may call the backup routes: every persona on both mounts', { skip: noQemu }, () => {
+  let h: Harness;
+  const ids: Record<string, string> = {};
+  const PROJECT_OF: Record<string, string> = { '<admin>': ADMIN_PROJECT, '<member>': OWNER_PROJECT, '<reader>': OWNER_PROJECT, '<other>': OTHER_PROJECT };
+  const PERSONA_LIST = ['<admin>', '<member>', '<reader>', '<other>'] as const;
+  const backup = async (status: string): Promise<string> => {
+    const now = Date.now();
+    const row: BackupTable = {
+      id: randomUUID(), project_id: OWNER_PROJECT, user_id: 'u-member', volume_id: randomUUID(), snapshot_id: null, name: 'b', description: null, status, fail_reason: null,
+      size: 1, object_count: 0, container: null, availability_zone: 'nova', host: 'host1', service: null, is_incremental: 0, parent_id: null, data_timestamp: now,
+      restore_volume_id: null, encryption_key_id: null, task_owner: null, task_lease_until: null, created_at: now, updated_at: null, deleted: 0, deleted_at: null,
+    };
+    await insertBackup(h.database.db, row);
+    return row.id;
+  };
+  before(async () => {
+    // no workers: the rows stay as the cases need them
+    h = await startHarness(1000, { workers: false });
+    await reportService(h.database.db, { host: 'host1', binary: 'cinder-backup', topic: 'cinder-backup', availabilityZone: 'nova', nowMs: Date.now() });
+    ids.available = await backup('available');
+    ids.creating = await backup('creating');
+    ids.volume = await h.volume({ status: 'error' });
+  });
+  after(async () => h?.close());
+
+  interface Case {
+    method: string;
+    path: () => string;
+    body?: () => unknown;
+    version?: string;
+    /** Status per persona: admin, member, reader, other. */
+    expect: [number, number, number, number];
+  }
+  const cases: Case[] = [
+    { method: 'GET', path: () => '/backups', expect: [200, 200, 200, 200] },
+    { method: 'GET', path: () => '/backups/detail', expect: [200, 200, 200, 200] },
+    { method: 'GET', path: () => `/backups/${ids.available}`, expect: [200, 200, 200, 404] },
+    { method: 'PUT', path: () => `/backups/${ids.available}`, body: () => ({ backup: { name: 'n' } }), version: '3.9', expect: [200, 200, 403, 404] },
+    // past policy, each refusal is Cinder's 400 (an error volume; a backup still being made)
+    { method: 'POST', path: () => '/backups', body: () => ({ backup: { volume_id: ids.volume } }), expect: [400, 400, 403, 404] },
+    { method: 'DELETE', path: () => `/backups/${ids.creating}`, expect: [400, 400, 403, 404] },
+    { method: 'POST', path: () => `/backups/${ids.creating}/restore`, body: () => ({ restore: { volume_id: ids.volume } }), expect: [400, 400, 403, 404] },
+    { method: 'POST', path: () => `/backups/${ids.creating}/action`, body: () => ({ 'os-reset_status': { status: 'creating' } }), expect: [400, 403, 403, 404] },
+    { method: 'POST', path: () => `/backups/${ids.creating}/action`, body: () => ({ 'os-force_delete': {} }), expect: [202, 403, 403, 404] },
+  ];
+  for (const mount of ['project', 'bare'] as const) {
+    test(`each persona’s answer, /v3/${mount === 'project' ? '<own project>/' : ''}...`, async () => {
+      for (const c of cases) {
+        for (const [i, persona] of PERSONA_LIST.entries()) {
+          const url = mount === 'project' ? `/v3/${PROJECT_OF[persona]}${c.path()}` : `/v3${c.path()}`;
+          const r = await h.call(persona, c.method, url, c.body?.(), c.version);
+          assert.equal(r.statusCode, c.expect[i], `${persona} ${c.method} ${url}: ${r.body}`);
+        }
+      }
+    });
+  }
 });
