@@ -144,6 +144,13 @@ describe('attachments', { skip: noQemu }, () => {
     const dup = await call('<member>', 'PUT', `attachments/${other.id as string}`, { attachment: { connector: { ...CONNECTOR, host: 'other-host' } } });
     assert.equal(dup.statusCode, 500);
     assert.equal(json(dup).computeFault.message, `Unable to update attachment.(Invalid volume: duplicate connectors detected on volume ${moving}).`);
+    // the backend fails to connect: Cinder's 500, and the reservation stays
+    const ghost = await h.volume({}, false);
+    const failed = await call('<member>', 'POST', 'attachments', { attachment: { volume_uuid: ghost, connector: CONNECTOR } });
+    assert.equal(failed.statusCode, 500);
+    assert.match(json(failed).computeFault.message, /^Unable to create attachment for volume \(Bad or unexpected response from the storage volume backend API: Driver initialize connection failed/);
+    assert.deepEqual(await volumeStatus(ghost), ['reserved', 'detached']);
+
     const empty = await call('<member>', 'PUT', `attachments/${other.id as string}`, { attachment: { connector: {} } });
     assert.equal(json(empty).badRequest.message, 'Invalid input for field/attribute connector. Value: {}. {} does not have enough properties');
   });

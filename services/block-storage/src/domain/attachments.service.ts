@@ -107,7 +107,11 @@ export class AttachmentsService {
     await updateAttachment(this.d.db, row.id, { attach_mode: attachMode, connection_info: '{}' });
     let answer: AttachmentRow = { ...row, attach_mode: attachMode, connection_info: '{}' };
     if (input.connector) {
-      const info = await this.connect(ctx, volume.id, row.id, input.connector);
+      const info = await this.connect(ctx, volume.id, row.id, input.connector).catch((err: unknown) => {
+        // COMPAT(cinder): the controller answers 500 for anything but a refusal; the reservation stays
+        if (err instanceof AltoError && ['bad_request', 'forbidden'].includes(err.kind)) throw err;
+        throw new InternalError(err instanceof AltoError ? `Unable to create attachment for volume (${err.message}).` : 'Unable to create attachment for volume.', 'volume.attachment_create_failed');
+      });
       await updateAttachment(this.d.db, row.id, { connection_info: JSON.stringify(info), attach_mode: attachMode });
       answer = { ...answer, connection_info: JSON.stringify(info) };
     }
