@@ -242,6 +242,14 @@ describe('snapshot routes', () => {
     const bad = await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: '00000000-0000-4000-8000-000000000404', colour: 'red' } });
     assert.equal(bad.statusCode, 400);
     assert.equal(fault(bad), "Invalid input for field/attribute snapshot. Value: {'volume_id': '00000000-0000-4000-8000-000000000404', 'colour': 'red'}. Additional properties are not allowed ('colour' was unexpected)");
+    const badId = await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: 'abc' } });
+    assert.equal(fault(badId), "Invalid input for field/attribute volume_id. Value: abc. 'abc' is not valid under any of the given schemas");
+    assert.equal(fault(await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: 5 } })), 'Invalid input for field/attribute volume_id. Value: 5. 5 is not valid under any of the given schemas');
+    const badKeys = await create({ metadata: { 'b!': 'b', 'a!': 'x', ok: 'y' } });
+    assert.equal(fault(badKeys), "Invalid input for field/attribute metadata. Value: {'b!': 'b', 'a!': 'x', 'ok': 'y'}. 'a!', 'b!' do not match any of the regexes: '^[a-zA-Z0-9-_:. /]{1,255}$'");
+    const nullVolume = await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: null } });
+    assert.equal(nullVolume.statusCode, 404, "Tempest's test_create_snapshot_without_passing_volume_id");
+    assert.equal(fault(nullVolume), 'Volume None could not be found.');
     const created = body(await create({ name: '  padded  ', metadata: { k: 'v' } }, '3.70')).snapshot as Json;
     assert.equal(created.name, 'padded');
     assert.deepEqual(created.metadata, { k: 'v' });
@@ -416,7 +424,9 @@ describe('snapshot routes', () => {
     const update = await h.call('<member>', 'PUT', `/v3/snapshots/${id}`, { snapshot: {} });
     assert.equal(update.statusCode, 400);
     assert.equal(fault(update), 'Invalid input for field/attribute snapshot. Value: {}. {} is not valid under any of the given schemas');
+    h.clock.advance(5000);
     const renamed = body(await h.call('<member>', 'PUT', `/v3/snapshots/${id}`, { snapshot: { display_name: 'q', display_description: 'dd' } })).snapshot as Json;
-    assert.deepEqual([renamed.name, renamed.description], ['q', 'dd']);
+    assert.deepEqual([renamed.name, renamed.description, renamed.updated_at], ['q', 'dd', null], 'the answer shows updated_at as it was');
+    assert.ok((body(await h.call('<member>', 'GET', `/v3/snapshots/${id}`)).snapshot as Json).updated_at);
   });
 });

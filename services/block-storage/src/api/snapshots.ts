@@ -78,6 +78,34 @@ const checkUpdateStatus = check<{ 'os-update_snapshot_status': { status: string;
   additionalProperties: false,
 });
 
+/** Python's str() of a JSON value, as Cinder's validation messages print the rejected value. */
+const pyStr = (v: unknown) => (typeof v === 'string' ? v : pyRepr(v));
+const METADATA_KEY = /^[a-zA-Z0-9-_:. /]{1,255}$/;
+const isUuidLike = (v: string) => /^(urn:uuid:)?\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$/i.test(v);
+
+/**
+ * The create schema's errors whose python-jsonschema wording Ajv does not give: volume_id's
+ * oneOf (uuid or null) and metadata keys outside the pattern.
+ */
+function checkCreateWording(body: Record<string, unknown>): void {
+  const snap = body.snapshot;
+  if (!snap || typeof snap !== 'object' || Array.isArray(snap)) return;
+  const { volume_id: volumeId, metadata } = snap as Record<string, unknown>;
+  if (volumeId !== undefined && volumeId !== null && !(typeof volumeId === 'string' && isUuidLike(volumeId))) {
+    throw BadRequest(`Invalid input for field/attribute volume_id. Value: ${pyStr(volumeId)}. ${pyRepr(volumeId)} is not valid under any of the given schemas`, 'http.schema_validation');
+  }
+  if (metadata && typeof metadata === 'object' && !Array.isArray(metadata)) {
+    const extras = Object.keys(metadata).filter((k) => !METADATA_KEY.test(k)).sort();
+    if (extras.length) {
+      const keys = extras.map((k) => pyRepr(k)).join(', ');
+      throw BadRequest(
+        `Invalid input for field/attribute metadata. Value: ${pyRepr(metadata)}. ${keys} ${extras.length === 1 ? 'does' : 'do'} not match any of the regexes: '${METADATA_KEY.source}'`,
+        'http.schema_validation',
+      );
+    }
+  }
+}
+
 /** The snapshot actions and the policy each checks on the snapshot (admin_actions.py, snapshot_actions.py). */
 const ACTIONS: Record<string, string> = {
   'os-reset_status': 'volume_extension:snapshot_admin_actions:reset_status',
@@ -279,7 +307,10 @@ export function snapshotRoutes(frame: BlockStorageFrame): AnyRoute[] {
       // the volume's target; a body without a usable volume_id falls to the schema's 400
       target: async ({ body }, ctx) => {
         // Cinder validates the body before it looks the volume up
-        if (body && typeof body === 'object' && !Array.isArray(body)) checkCreate(body);
+        if (body && typeof body === 'object' && !Array.isArray(body)) {
+          checkCreateWording(body as Record<string, unknown>);
+          checkCreate(body);
+        }
         const volumeId = (body as { snapshot?: { volume_id?: unknown } } | undefined)?.snapshot?.volume_id;
         if (typeof volumeId !== 'string') return { project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null };
         const v = await snapshots.volumeRowOrThrow(ctx, volumeId);

@@ -216,7 +216,9 @@ export class SnapshotsService {
     if (input.name !== undefined) set.name = input.name;
     if (input.description !== undefined) set.description = input.description;
     await this.d.db.updateTable('snapshot').set(set).where('id', '=', row.id).where('deleted', '=', 0).execute();
-    return this.getOrThrow(ctx, id);
+    const updated = await this.getOrThrow(ctx, id);
+    // COMPAT(cinder): the PUT answer shows updated_at as it was before (the object is not refreshed after save)
+    return { ...updated, row: { ...updated.row, updated_at: row.updated_at } };
   }
 
   /**
