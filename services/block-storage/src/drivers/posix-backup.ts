@@ -37,6 +37,8 @@ interface BackupMetadata {
   total_bytes: number;
   chunk_bytes: number;
   chunks: ChunkRecord[];
+  /** The volume's metadata at backup time (opaque to the driver). */
+  volume_meta?: Record<string, unknown>;
 }
 
 function checkId(id: string): void {
@@ -135,7 +137,7 @@ export class PosixBackupDriver implements BackupDriver {
     return (await this.#metadata(backupId)) !== undefined;
   }
 
-  async backup(backupId: string, sourceFile: string, sizeGb: number): Promise<{ objectCount: number }> {
+  async backup(backupId: string, sourceFile: string, sizeGb: number, volumeMeta?: Record<string, unknown>): Promise<{ objectCount: number }> {
     if (!Number.isSafeInteger(sizeGb) || sizeGb < 1) throw new BackupDriverError('invalid', `size ${sizeGb} GiB must be a whole number of at least 1`);
     const final = this.backupDir(backupId);
     const done = await this.#metadata(backupId);
@@ -181,7 +183,7 @@ export class PosixBackupDriver implements BackupDriver {
         }
         chunks.push({ object, offset, length: want, sha256: digest });
       }
-      const meta: BackupMetadata = { version: FORMAT_VERSION, backup_id: backupId, size_gb: sizeGb, total_bytes: total, chunk_bytes: this.chunkBytes, chunks };
+      const meta: BackupMetadata = { version: FORMAT_VERSION, backup_id: backupId, size_gb: sizeGb, total_bytes: total, chunk_bytes: this.chunkBytes, chunks, ...(volumeMeta ? { volume_meta: volumeMeta } : {}) };
       await writeFile(join(part, METADATA), JSON.stringify(meta));
       await syncPath(join(part, METADATA));
       await syncPath(part);
@@ -201,7 +203,7 @@ export class PosixBackupDriver implements BackupDriver {
     }
   }
 
-  async restore(backupId: string, destFile: string): Promise<void> {
+  async restore(backupId: string, destFile: string): Promise<{ volumeMeta: Record<string, unknown> }> {
     const dir = this.backupDir(backupId);
     const meta = await this.#metadata(backupId);
     if (!meta) throw new BackupDriverError('not_found', `backup ${backupId} does not exist in ${this.path}`);
@@ -231,6 +233,7 @@ export class PosixBackupDriver implements BackupDriver {
       await rm(part, { force: true }).catch(() => undefined);
       throw driverErrorOf(err, `restore backup ${backupId} to ${destFile}`);
     }
+    return { volumeMeta: meta.volume_meta ?? {} };
   }
 
   async delete(backupId: string): Promise<void> {

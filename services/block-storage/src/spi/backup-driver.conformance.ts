@@ -155,6 +155,20 @@ export function runBackupDriverConformance(name: string, make: () => Promise<Bac
       }),
     );
 
+    it('keeps the volume metadata given with a backup and answers it on restore', opts, () =>
+      withDriver(async ({ driver, scratch }) => {
+        const [withMeta, without] = [newId(), newId()];
+        const src = join(scratch, 'src.raw');
+        await rawImage(src, GiB, [[0, randomBytes(4096)]]);
+        const volumeMeta = { name: 'vol', metadata: { k: 'v' }, imageMetadata: { image_id: 'i' }, bootable: true };
+        await driver.backup(withMeta, src, 1, volumeMeta);
+        await driver.backup(without, src, 1);
+        const dest = join(scratch, 'dest.raw');
+        assert.deepEqual(await driver.restore(withMeta, dest), { volumeMeta });
+        assert.deepEqual(await driver.restore(without, dest), { volumeMeta: {} });
+      }),
+    );
+
     it('deletes idempotently; absent backups are not found; backups are independent', opts, () =>
       withDriver(async ({ driver, scratch, harness }) => {
         const [a, b] = [newId(), newId()];

@@ -15,14 +15,16 @@ export interface BackupDriver {
    * Stores the raw image at `sourceFile` (sizeGb GiB) as backup `backupId` and commits it whole.
    * An already committed backup of that id is success (its object count again); a source larger
    * than sizeGb is invalid; an absent source not_found. Ids hold only letters, digits and "-".
+   * `volumeMeta` (JSON) is kept with the data, as Cinder's backup drivers keep the volume's
+   * metadata in the backup, so a restore anywhere can give it back.
    */
-  backup(backupId: string, sourceFile: string, sizeGb: number): Promise<{ objectCount: number }>;
+  backup(backupId: string, sourceFile: string, sizeGb: number, volumeMeta?: Record<string, unknown>): Promise<{ objectCount: number }>;
   /**
    * Writes the backup's bytes as a raw image to `destFile`, replacing it; every object is checked
    * against its recorded checksum first (corrupt, and no destFile written, on a mismatch). An absent
-   * backup is not_found.
+   * backup is not_found. Answers the volume metadata stored with the backup ({} when none was).
    */
-  restore(backupId: string, destFile: string): Promise<void>;
+  restore(backupId: string, destFile: string): Promise<{ volumeMeta: Record<string, unknown> }>;
   /** Removes the backup and anything a killed run left of it; absent is success. */
   delete(backupId: string): Promise<void>;
   /** Whether a committed backup of this id exists (a half-written one does not). */

@@ -111,7 +111,9 @@ describe('backup worker', { skip: noQemu }, () => {
     const svc = await database.db.selectFrom('service').selectAll().where('binary', '=', 'cinder-backup').execute();
     assert.deepEqual(svc.map((s) => [s.host, s.topic]), [[BACKUP_HOST, BACKUP_TOPIC]], 'the worker reports itself as cinder-backup');
     const pattern = randomBytes(3 * MiB + 17);
-    const vol = await volume({ status: 'backing-up', previous_status: 'in-use' }, pattern);
+    const vol = await volume({ status: 'backing-up', previous_status: 'in-use', name: 'source', description: 'src', bootable: 1 }, pattern);
+    await database.db.insertInto('volume_metadata').values({ volume_id: vol, key: 'vol-meta1', value: 'value1' }).execute();
+    await database.db.insertInto('volume_image_metadata').values({ volume_id: vol, key: 'image_id', value: 'img-1' }).execute();
     const b = backupRow({ volume_id: vol });
     await insertBackup(database.db, b);
     await database.db.insertInto('quota_usage').values([
@@ -128,13 +130,21 @@ describe('backup worker', { skip: noQemu }, () => {
     assert.equal((await selectVolume(database.db, vol))!.status, 'in-use', 'the volume is back to its previous status');
     assert.deepEqual(await readdir(join(dir, 'scratch')), [], 'no staged image is left');
 
-    const target = await volume({ status: 'restoring-backup', size: 2 });
+    const target = await volume({ status: 'restoring-backup', size: 2, name: `restore_backup_${b.id}` });
+    await database.db.insertInto('volume_metadata').values({ volume_id: target, key: 'stale', value: 'x' }).execute();
     await database.db.updateTable('backup').set({ status: 'restoring', restore_volume_id: target }).where('id', '=', b.id).execute();
     await bus.cast({ topic: BACKUP_TOPIC, server: BACKUP_HOST }, 'restore_backup', { backup_id: b.id });
     await until('restored', async () => (await selectVolume(database.db, target))?.status === 'available');
     assert.equal((await selectBackup(database.db, b.id))!.status, 'available');
     assert.ok((await head(target, pattern.length)).equals(pattern), 'the restored volume has the backed-up bytes');
     assert.equal((await backend.inspectVolume(target)).virtualSizeBytes, 2 * 1024 * MiB, 'restored at the target volume’s size');
+    // Cinder's backup metadata: name, description, metadata (replaced), image metadata and bootable
+    const restored = (await selectVolume(database.db, target))!;
+    assert.deepEqual([restored.name, restored.description, restored.bootable], ['source', 'src', 1]);
+    const metaOf = async (table: 'volume_metadata' | 'volume_image_metadata') =>
+      Object.fromEntries((await database.db.selectFrom(table).select(['key', 'value']).where('volume_id', '=', target).execute()).map((r) => [r.key, r.value]));
+    assert.deepEqual(await metaOf('volume_metadata'), { 'vol-meta1': 'value1' });
+    assert.deepEqual(await metaOf('volume_image_metadata'), { image_id: 'img-1' });
 
     await database.db.updateTable('backup').set({ status: 'deleting' }).where('id', '=', b.id).execute();
     w.kick(b.id);

@@ -22,7 +22,7 @@ import {
   type BackupRow,
 } from '../store/backup.repo.js';
 import { reportService } from '../store/service.repo.js';
-import { selectVolume, updateVolumeIf, type Db } from '../store/volume.repo.js';
+import { metadataOf, selectVolume, updateVolumeIf, writeMetadata, type Db, type VolumeRow } from '../store/volume.repo.js';
 import { QuotaEngine } from '../domain/quotas.js';
 import { BACKUP_TOPIC } from './topics.js';
 
@@ -52,6 +52,20 @@ export interface BackupWorkerDeps {
 }
 
 const FAIL_REASON_MAX = 255;
+
+/**
+ * What a backup keeps of its volume besides the bytes, as Cinder's backup metadata does (base
+ * fields, volume metadata, glance metadata), so a restore gives the target volume the same.
+ */
+export interface BackupVolumeMeta {
+  name: string | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  imageMetadata: Record<string, string>;
+}
+
+const strings = (v: unknown): Record<string, string> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : {};
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Errors that a retry will not change: the backup shows them instead of being retried forever. */
@@ -233,7 +247,7 @@ export class BackupWorker implements Runnable {
         }
         await backend.copyVolumeToFile(source, image, 'raw');
       }
-      const { objectCount } = await this.d.driver.backup(row.id, image, Number(row.size));
+      const { objectCount } = await this.d.driver.backup(row.id, image, Number(row.size), { ...(await this.volumeMetaOf(volume)) });
       await this.finish(row, { status: 'available', object_count: objectCount, fail_reason: null }, (trx) => this.giveBack(trx, row));
     } catch (err) {
       if (!isRefusal(err)) throw err;
@@ -256,10 +270,11 @@ export class BackupWorker implements Runnable {
         return;
       }
       const backend = this.backendFor(volume.host);
-      await this.d.driver.restore(row.id, image);
+      const { volumeMeta } = await this.d.driver.restore(row.id, image);
       await backend.copyImageToVolume(volume.id, image, 'raw', Number(volume.size));
       await this.finish(row, { status: 'available' }, async (trx) => {
-        await updateVolumeIf(trx, volume.id, ['restoring-backup'], { status: 'available', updated_at: this.d.clock.nowMs() });
+        if (!(await updateVolumeIf(trx, volume.id, ['restoring-backup'], { status: 'available', updated_at: this.d.clock.nowMs() }))) return;
+        await this.applyVolumeMeta(trx, volume, volumeMeta);
       });
     } catch (err) {
       if (!isRefusal(err)) throw err;
@@ -273,6 +288,33 @@ export class BackupWorker implements Runnable {
     } finally {
       await rm(image, { force: true });
     }
+  }
+
+  private async volumeMetaOf(volume: VolumeRow): Promise<BackupVolumeMeta> {
+    const [meta, image] = await Promise.all([metadataOf(this.d.db, 'volume_metadata', [volume.id]), metadataOf(this.d.db, 'volume_image_metadata', [volume.id])]);
+    return { name: volume.name, description: volume.description, metadata: meta.get(volume.id) ?? {}, imageMetadata: image.get(volume.id) ?? {} };
+  }
+
+  /**
+   * COMPAT(cinder zed, backup/driver.py BackupMetadataAPI): the restored volume takes the source's
+   * metadata (replacing its own), its image metadata and bootable flag when it had any, and its
+   * name and description when the target has none or the `restore_backup_<id>` one made for it.
+   */
+  private async applyVolumeMeta(trx: Db, target: VolumeRow, raw: Record<string, unknown>): Promise<void> {
+    if (!Object.keys(raw).length) return;
+    const name = typeof raw.name === 'string' ? raw.name : null;
+    const set: Parameters<typeof updateVolumeIf>[3] = {};
+    if (name && (!target.name || target.name.startsWith('restore_backup_'))) {
+      set.name = name;
+      set.description = typeof raw.description === 'string' ? raw.description : null;
+    }
+    await writeMetadata(trx, 'volume_metadata', target.id, strings(raw.metadata), true);
+    const image = strings(raw.imageMetadata);
+    if (Object.keys(image).length) {
+      await writeMetadata(trx, 'volume_image_metadata', target.id, image, true);
+      set.bootable = 1;
+    }
+    if (Object.keys(set).length) await updateVolumeIf(trx, target.id, undefined, set);
   }
 
   private async delete(row: BackupRow): Promise<void> {
