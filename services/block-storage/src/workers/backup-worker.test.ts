@@ -107,6 +107,9 @@ describe('backup worker', { skip: noQemu }, () => {
   });
 
   test('create, restore and delete converge from casts; the volume and quota follow', async () => {
+    // what a killed worker staged is removed at start
+    await mkdir(join(dir, 'scratch'), { recursive: true });
+    await writeFile(join(dir, 'scratch', `backup-${randomUUID()}.raw.part`), 'stale');
     const w = await worker('w-main');
     const svc = await database.db.selectFrom('service').selectAll().where('binary', '=', 'cinder-backup').execute();
     assert.deepEqual(svc.map((s) => [s.host, s.topic]), [[BACKUP_HOST, BACKUP_TOPIC]], 'the worker reports itself as cinder-backup');

@@ -4,7 +4,7 @@
 // worker takes the backup's task lease, re-reads the rows, converges (create, restore, delete)
 // with id-named, idempotent driver and backend calls, and releases the lease with the new state,
 // so a worker killed mid-way leaves work the next sweep redoes.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Bus, Subscription } from '@alto/bus';
 import type { Clock } from '@alto/kernel';
@@ -101,6 +101,11 @@ export class BackupWorker implements Runnable {
   async start(): Promise<void> {
     await this.d.driver.open();
     await mkdir(this.scratch, { recursive: true });
+    // images a killed run staged (its work is redone from the start, so they are never reused);
+    // the scratch directory is this host's backup worker's own
+    for (const name of await readdir(this.scratch)) {
+      if (/^(backup|restore)-[A-Za-z0-9-]+\.raw(\.part)?$/.test(name)) await rm(join(this.scratch, name), { force: true });
+    }
     const kick = async (args: { backup_id?: unknown }) => {
       if (typeof args.backup_id === 'string') this.kick(args.backup_id);
       return null;
