@@ -21,13 +21,15 @@ import {
   type VolumeBackend,
   imageServiceOf,
   connectionHandlers,
+  BackupWorker,
+  PosixBackupDriver,
 } from '@alto/block-storage';
 import { ValidationError } from '@alto/kernel';
 import { createCache } from '@alto/runtime';
 import { identityUrl, type AltoConfig } from './config.js';
 
 /** The components `alto serve` can run; `alto up` runs them all in one process. */
-export const COMPONENTS = ['identity-api', 'image-api', 'volume-api', 'volume-scheduler', 'volume-worker'] as const;
+export const COMPONENTS = ['identity-api', 'image-api', 'volume-api', 'volume-scheduler', 'volume-worker', 'volume-backup'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 export function makeLogger(config: AltoConfig, name: string): Logger {
@@ -270,4 +272,34 @@ export function addHealthListener(manager: Manager, component: string, database:
   const app = createHttpServer({ logger: log, renderer: computeRenderer(), bodyLimit: 1024 });
   registerHealthRoutes(app, { manager, metrics });
   manager.add(httpServerRunnable(`${component}-health`, app, listen));
+}
+
+/** The known backup drivers; an unknown one stops startup with this list. */
+const BACKUP_DRIVERS = ['posix'];
+
+/**
+ * Adds the backup worker (cinder-backup): it reads and writes volumes through the backends of
+ * the volume workers beside it (same process under `alto up`, same pod in Kubernetes).
+ */
+export function addBackupWorker(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database: Database<BlockStorageDB>, backends?: Map<string, VolumeBackend>): void {
+  const d = config.block_storage.default;
+  if (!BACKUP_DRIVERS.includes(d.backup_driver)) throw new ValidationError(`backup_driver "${d.backup_driver}" is unknown; known: ${BACKUP_DRIVERS.join(', ')}`, 'cli.unknown_backup_driver');
+  const volumeBackends = backends ?? new Map([...buildVolumeBackends(config)].map(([h, b]) => [h, b.backend]));
+  manager.add(
+    new BackupWorker({
+      db: database.db,
+      bus,
+      clock: systemClock,
+      log: log.child({ component: 'volume-backup' }),
+      driver: new PosixBackupDriver({ path: d.backup_posix_path }),
+      backends: volumeBackends,
+      host: d.host ?? hostname(),
+      owner: processName(),
+      scratchDir: `${config.data_dir}/backup-scratch`,
+      availabilityZone: d.storage_availability_zone,
+      leaseMs: d.task_lease_seconds * 1000,
+      sweepMs: d.task_sweep_seconds * 1000,
+      reportMs: d.report_interval * 1000,
+    }),
+  );
 }

@@ -68,7 +68,7 @@ export function describe(err: ErrorObject, root: unknown): string {
 
 /**
  * Nova's and Cinder's wording (nova/api/validation/validators.py): "Invalid input for
- * field/attribute <last path element>. Value: <python repr>. <jsonschema message>", or the bare
+ * field/attribute <last path element>. Value: <str() of it>. <jsonschema message>", or the bare
  * message for an error at the root.
  */
 export function describeNova(err: ErrorObject, root: unknown): string {
@@ -76,7 +76,7 @@ export function describeNova(err: ErrorObject, root: unknown): string {
   const value = valueAt(root, err.instancePath);
   const message = jsonschemaMessage(err, value);
   if (!segments.length) return message;
-  return `Invalid input for field/attribute ${segments.at(-1)!}. Value: ${pyRepr(value)}. ${message}`;
+  return `Invalid input for field/attribute ${segments.at(-1)!}. Value: ${typeof value === 'string' ? value : pyRepr(value)}. ${message}`;
 }
 
 /**

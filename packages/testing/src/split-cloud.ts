@@ -84,8 +84,8 @@ export async function startSplitCloud(engine: 'postgres' | 'mysql', components: 
   const launch = async (c: SplitComponent) => {
     const p = spawn(process.execPath, [ALTO, 'serve', c], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     out.set(c, out.get(c) ?? '');
-    p.stdout!.on('data', (d: Buffer) => out.set(c, out.get(c)! + d.toString()));
-    p.stderr!.on('data', (d: Buffer) => out.set(c, out.get(c)! + d.toString()));
+    p.stdout.on('data', (d: Buffer) => out.set(c, out.get(c)! + d.toString()));
+    p.stderr.on('data', (d: Buffer) => out.set(c, out.get(c)! + d.toString()));
     procs.set(c, p);
     await waitReady(readyUrl[c], p, () => out.get(c)!);
   };

@@ -75,6 +75,8 @@ export const BlockStorageSection = Type.Object(
         image_conversion_dir: Type.String({ default: '${data_dir}/volume-conversion' }),
         /** Largest image (GiB of virtual size) a volume may be made from. */
         image_conversion_max_gb: Type.Integer({ minimum: 1, default: 1024 }),
+        /** Whether os-volume_upload_image may upload an in-use volume with force=true (enable_force_upload). */
+        enable_force_upload: Type.Boolean({ default: false }),
         /** Where os-volume_upload_image puts images: the image service's URL, from the catalog when unset. */
         glance_api_servers: Type.Optional(Type.String()),
         /** Backup driver (posix only) and its directory (backup_posix_path). */

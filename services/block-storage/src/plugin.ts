@@ -29,6 +29,8 @@ import { PolicyNotAuthorized } from './domain/errors.js';
 import { QuotaEngine } from './domain/quotas.js';
 import { VolumesService } from './domain/volumes.service.js';
 import type { GlanceClient } from './images/glance-client.js';
+import { VolumeUploadService } from './images/volume-upload.service.js';
+import { imageActions } from './api/volume-image-actions.js';
 import { SnapshotsService } from './domain/snapshots.service.js';
 import type { BlockStorageServices } from './services.js';
 import { projectRoutes, type BlockStorageFrame } from './api/common.js';
@@ -39,6 +41,8 @@ import { volumeActionRoutes } from './api/volume-actions.js';
 import { AttachmentsService } from './domain/attachments.service.js';
 import { VolumeActionsService } from './domain/volume-actions.service.js';
 import { snapshotRoutes } from './api/snapshots.js';
+import { BackupsService } from './domain/backups.service.js';
+import { backupRoutes } from './api/backups.js';
 import { TypesService } from './domain/types.service.js';
 import { QosService } from './domain/qos.service.js';
 import { typeRoutes } from './api/types.js';
@@ -52,6 +56,8 @@ import { serviceRoutes } from './api/services.js';
 import { availabilityZoneRoutes } from './api/availability-zones.js';
 import { messageRoutes } from './api/messages.js';
 import { schedulerStatsRoutes } from './api/scheduler-stats.js';
+import { TransfersService } from './domain/transfers.service.js';
+import { transferRoutes } from './api/transfers.js';
 
 export interface BlockStorageDeps {
   config: BlockStorageConfig;
@@ -165,7 +171,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
   const volumes = new VolumesService(core, quotas, deps.glance);
   const attachments = new AttachmentsService(core, volumes);
-  const services: BlockStorageServices = { volumes, attachments, volumeActions: new VolumeActionsService(core, quotas, volumes, attachments), snapshots: new SnapshotsService(core, quotas), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core) };
+  const services: BlockStorageServices = { volumes, attachments, volumeActions: new VolumeActionsService(core, quotas, volumes, attachments), snapshots: new SnapshotsService(core, quotas), backups: new BackupsService(core, quotas, volumes), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core), transfers: new TransfersService(core, quotas) };
   const frame: BlockStorageFrame = { services, maxLimit: d.osapi_max_limit, publicEndpoint: config.api.public_endpoint };
 
   const app = createHttpServer({ logger: log, bodyLimit: config.api.max_request_body_size, renderer: cinderRenderer(config) });
@@ -183,7 +189,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     serviceTokenRoles: config.keystone_authtoken.service_token_roles,
     serviceTokenRolesRequired: config.keystone_authtoken.service_token_roles_required,
   });
-  const routes: AnyRoute[] = [...volumeRoutes(frame), ...volumeActionRoutes(frame, {}), ...attachmentRoutes(frame), ...snapshotRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame)];
+  const routes: AnyRoute[] = [...volumeRoutes(frame), ...volumeActionRoutes(frame, deps.glance ? imageActions({ services: { volumeUploads: new VolumeUploadService(core, services.volumes, deps.glance, { enableForceUpload: d.enable_force_upload }) } }) : {}), ...attachmentRoutes(frame), ...snapshotRoutes(frame), ...backupRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame), ...transferRoutes(frame)];
   mountRoutes(app, [...versionRoutes(frame), ...projectRoutes(routes)], {
     enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
     authenticator,

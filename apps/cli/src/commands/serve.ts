@@ -2,7 +2,7 @@
 import { exitOnSignals } from '@alto/runtime';
 import { ValidationError } from '@alto/kernel';
 import { loadAltoConfig, type ConfigSources } from '../config.js';
-import { COMPONENTS, Manager, addIdentityApi, addImageApi, addVolumeApi, addVolumeScheduler, addVolumeWorkers, addHealthListener, makeLogger, openBlockStorageDatabase, openBus, type ComponentName } from '../components.js';
+import { COMPONENTS, Manager, addIdentityApi, addImageApi, addVolumeApi, addVolumeScheduler, addVolumeWorkers, addBackupWorker, addHealthListener, makeLogger, openBlockStorageDatabase, openBus, type ComponentName } from '../components.js';
 
 export async function serve(component: string, sources: ConfigSources): Promise<void> {
   if (!(COMPONENTS as readonly string[]).includes(component)) {
@@ -24,13 +24,16 @@ export async function serve(component: string, sources: ConfigSources): Promise<
       await addVolumeApi(manager, config, bus, log);
       break;
     case 'volume-scheduler':
-    case 'volume-worker': {
+    case 'volume-worker':
+    case 'volume-backup': {
       const database = openBlockStorageDatabase(config);
       manager.add({ name: 'block-storage-database', start: async () => {}, stop: () => database.close() });
       if (component === 'volume-scheduler') addVolumeScheduler(manager, config, bus, log, database);
-      else addVolumeWorkers(manager, config, bus, log, database);
+      else if (component === 'volume-worker') addVolumeWorkers(manager, config, bus, log, database);
+      else addBackupWorker(manager, config, bus, log, database);
       const h = config.block_storage.health;
-      addHealthListener(manager, component, database, { host: h.host, port: component === 'volume-scheduler' ? h.scheduler_port : h.worker_port }, log);
+      const port = component === 'volume-scheduler' ? h.scheduler_port : component === 'volume-worker' ? h.worker_port : h.backup_port;
+      addHealthListener(manager, component, database, { host: h.host, port }, log);
       break;
     }
   }

@@ -8,7 +8,7 @@ import { CREDENTIAL_MAX_ACTIVE_KEYS, identityMigrations, setupKeyRepository } fr
 import { exitOnSignals } from '@alto/runtime';
 import { newPassword } from '@alto/kernel';
 import { blockStorageUrl, bootstrapInputOf, identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
-import { Manager, addIdentityApi, addImageApi, addVolumeApi, addVolumeScheduler, addVolumeWorkers, makeLogger, openBus } from '../components.js';
+import { Manager, addIdentityApi, addImageApi, addVolumeApi, addBackupWorker, addVolumeScheduler, addVolumeWorkers, makeLogger, openBus } from '../components.js';
 import { imageMigrations } from '@alto/image';
 import { blockStorageMigrations } from '@alto/block-storage';
 import { registerService } from '../register.js';
@@ -56,7 +56,8 @@ export async function up(opts: UpOptions): Promise<void> {
   const { database: volumeDb } = await addVolumeApi(manager, config, bus, volumeLog);
   await p.step('block storage database', () => migrateToLatest(volumeDb, blockStorageMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
   addVolumeScheduler(manager, config, bus, volumeLog, volumeDb);
-  addVolumeWorkers(manager, config, bus, volumeLog, volumeDb);
+  const backends = addVolumeWorkers(manager, config, bus, volumeLog, volumeDb);
+  addBackupWorker(manager, config, bus, volumeLog, volumeDb, backends);
 
   const explicit = process.env.ALTO_ADMIN_PASSWORD;
   const password = explicit ?? readSavedPassword(config.data_dir) ?? newPassword();

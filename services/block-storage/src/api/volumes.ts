@@ -124,7 +124,7 @@ export async function volumeListQuery(frame: BlockStorageFrame, req: FastifyRequ
     } else if (key.endsWith('~') && atLeast(req, '3.34') && COLUMN_OF[key.slice(0, -1)]) {
       (q.like as Record<string, string>)[COLUMN_OF[key.slice(0, -1)]!] = raw;
     } else if (COLUMN_OF[key]) {
-      const col = COLUMN_OF[key]!;
+      const col = COLUMN_OF[key];
       if (key === 'bootable' || key === 'multiattach') (q.eq as Record<string, unknown>)[col] = parseBool(raw, key) ? 1 : 0;
       else if (NUMERIC.has(col)) {
         if (!/^\d+$/.test(raw)) q.none = true;

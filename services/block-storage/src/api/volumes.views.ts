@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '@alto/kernel';
 import type { VolumeDetail } from '../domain/volumes.service.js';
 import type { AttachmentRow } from '../store/attachment.repo.js';
+import { READ_ONLY, READ_WRITE } from '../store/volume.repo.js';
 import { atLeast, cinderTime, resourceLinks, type BlockStorageFrame } from './common.js';
 
 /** Policy decisions that shape a volume's view (VolumesService.viewRights). */
@@ -21,12 +22,26 @@ export interface VolumeViewOptions {
   isAdmin: boolean;
 }
 
-export function attachmentView(a: AttachmentRow) {
+/**
+ * The volume's metadata as Cinder shows it: the user's keys plus the admin metadata `readonly`
+ * once the flag was set, and `attached_mode` while attached.
+ */
+function metadataView(v: VolumeDetail): Record<string, string> {
+  const out: Record<string, string> = { ...v.metadata };
+  const ro = Number(v.row.read_only);
+  if (ro === READ_ONLY || ro === READ_WRITE) out.readonly = ro === READ_ONLY ? 'True' : 'False';
+  const attached = v.attachments.find((a) => a.attach_status === 'attached');
+  if (attached?.attach_mode && attached.attach_mode !== 'null') out.attached_mode = attached.attach_mode;
+  return out;
+}
+
+/** One attachment in a volume's view; the host is shown to admins only (Cinder hides it from others). */
+export function attachmentView(a: AttachmentRow, isAdmin = true) {
   return {
     server_id: a.instance_uuid,
     attachment_id: a.id,
     attached_at: cinderTime(a.attach_time),
-    host_name: a.attached_host,
+    host_name: isAdmin ? a.attached_host : null,
     volume_id: a.volume_id,
     device: a.mountpoint,
     id: a.volume_id,
@@ -51,7 +66,7 @@ export function volumeView(frame: BlockStorageFrame, req: FastifyRequest, ctx: R
     volume_type: v.typeName,
     snapshot_id: r.snapshot_id,
     source_volid: r.source_volid,
-    metadata: v.metadata,
+    metadata: metadataView(v),
     links: resourceLinks(frame, req, ctx, 'volumes', r.id),
     user_id: r.user_id,
     bootable: r.bootable ? 'true' : 'false',
@@ -59,7 +74,7 @@ export function volumeView(frame: BlockStorageFrame, req: FastifyRequest, ctx: R
     replication_status: r.replication_status,
     consistencygroup_id: r.consistencygroup_id,
     multiattach: !!r.multiattach,
-    attachments: r.attach_status === 'attached' || v.attachments.length ? v.attachments.filter((a) => a.attach_status === 'attached').map(attachmentView) : [],
+    attachments: v.attachments.filter((a) => a.attach_status === 'attached').map((a) => attachmentView(a, opts.isAdmin)),
   };
   if (atLeast(req, '3.13')) out.group_id = r.group_id;
   if (atLeast(req, '3.48')) {

@@ -17,7 +17,7 @@ import {
   type AttachmentRow,
 } from '../store/attachment.repo.js';
 import { extraSpecsOf, selectTypeById } from '../store/type.repo.js';
-import { selectVolume, updateVolumeIf, type Db, type VolumeRow } from '../store/volume.repo.js';
+import { isReadOnly, selectVolume, updateVolumeIf, type Db, type VolumeRow } from '../store/volume.repo.js';
 import { isAdmin, type BlockStorageCoreDeps } from './deps.js';
 import { AttachmentNotFound, Conflict, InvalidInput, InvalidVolume, VolumeNotFound } from './errors.js';
 import type { VolumesService } from './volumes.service.js';
@@ -103,7 +103,7 @@ export class AttachmentsService {
     const instanceUuid = input.instanceUuid ?? null;
     const row = await this.reserve(ctx, volume, instanceUuid);
     // Use of the readonly flag (admin metadata upstream) wins over the mode argument (3.54)
-    const attachMode = volume.read_only ? 'ro' : (input.mode ?? 'null');
+    const attachMode = isReadOnly(volume) ? 'ro' : (input.mode ?? 'null');
     await updateAttachment(this.d.db, row.id, { attach_mode: attachMode, connection_info: '{}' });
     let answer: AttachmentRow = { ...row, attach_mode: attachMode, connection_info: '{}' };
     if (input.connector) {
@@ -321,7 +321,7 @@ export class AttachmentsService {
     const data: Record<string, unknown> = { ...(raw.data ?? {}) };
     data.qos_specs = await this.frontEndQos(this.d.db, volume);
     // COMPAT(cinder): access mode from the readonly flag (Cinder's admin metadata `readonly`)
-    data.access_mode = volume.read_only ? 'ro' : 'rw';
+    data.access_mode = isReadOnly(volume) ? 'ro' : 'rw';
     if (data.encrypted === undefined || data.encrypted === null) data.encrypted = !!volume.encryption_key_id;
     const cacheable = (await extraSpecsOf(this.d.db, volume.volume_type_id)).cacheable === '<is> True';
     data.cacheable = data.cacheable !== undefined && data.cacheable !== null ? !!data.cacheable && cacheable : cacheable;

@@ -9,7 +9,7 @@ import { backendStateOf } from '../workers/volume-scheduler.js';
 import { WORKER_BINARY } from '../workers/volume-worker.js';
 import { attachmentsOf, insertAttachment, type AttachmentRow } from '../store/attachment.repo.js';
 import { extraSpecsOf, selectTypeById, selectTypeByName, type VolumeTypeRow } from '../store/type.repo.js';
-import { deleteMetadataKey, metadataOf, selectVolume, updateVolumeIf, writeMetadata, type VolumeColumns, type VolumeRow } from '../store/volume.repo.js';
+import { deleteMetadataKey, isReadOnly, metadataOf, READ_ONLY, READ_WRITE, selectVolume, updateVolumeIf, writeMetadata, type VolumeColumns, type VolumeRow } from '../store/volume.repo.js';
 import type { BlockStorageCoreDeps } from './deps.js';
 import { BadRequest, InvalidInput, InvalidVolume, NotFound, VolumeTypeNotFound, VolumeTypeNotFoundByName } from './errors.js';
 import { typeResource, type Deltas, type QuotaEngine } from './quotas.js';
@@ -117,7 +117,7 @@ export class VolumeActionsService {
   /** os-update_readonly_flag: only on available volumes (Cinder keeps it as admin metadata `readonly`). */
   async updateReadonly(row: VolumeRow, readonly: boolean): Promise<void> {
     if (row.status !== 'available') throw InvalidVolume(`Volume ${row.id} status must be available to update readonly flag, but current status is: ${row.status}.`);
-    await updateVolumeIf(this.d.db, row.id, undefined, { read_only: readonly ? 1 : 0, updated_at: this.now() });
+    await updateVolumeIf(this.d.db, row.id, undefined, { read_only: readonly ? READ_ONLY : READ_WRITE, updated_at: this.now() });
   }
 
   /**
@@ -316,7 +316,7 @@ export class VolumeActionsService {
    */
   async attach(row: VolumeRow, input: AttachInput): Promise<AttachmentRow> {
     if (row.status === 'maintenance') throw InvalidVolume('The volume cannot be attached in maintenance mode.');
-    if (row.read_only && input.mode !== 'ro') throw BadRequest(`Invalid attaching mode '${input.mode}' for volume ${row.id}.`, 'volume.invalid_attach_mode');
+    if (isReadOnly(row) && input.mode !== 'ro') throw BadRequest(`Invalid attaching mode '${input.mode}' for volume ${row.id}.`, 'volume.invalid_attach_mode');
     const hostName = input.hostName ? sanitizeHostname(input.hostName) : null;
     const now = this.now();
     return this.d.db.transaction().execute(async (trx) => {

@@ -289,14 +289,12 @@ export class VolumesService {
   async delete(ctx: RequestContext, id: string, opts: { cascade?: boolean; force?: boolean } = {}): Promise<void> {
     const row = await this.getRowOrThrow(ctx, id);
     const snapshots = await this.d.db.selectFrom('snapshot').select(['id', 'status']).where('volume_id', '=', id).where('deleted', '=', 0).execute();
-    if (!opts.force) {
-      const attached = row.attach_status === 'attached' || (await attachmentsOf(this.d.db, [id])).get(id)!.length > 0;
-      if (!DELETABLE.includes(row.status) || attached || row.migration_status || row.group_id || (snapshots.length && !opts.cascade)) throw InvalidVolume(CANNOT_DELETE);
-      if (opts.cascade && snapshots.some((s) => !['available', 'error', 'deleting', 'error_deleting'].includes(s.status))) {
-        throw InvalidVolume('Snapshot ' + snapshots.find((s) => !['available', 'error'].includes(s.status))!.id + ' must not be part of a group or in an in-progress state.');
-      }
-    } else if (['deleting'].includes(row.status) && row.task_owner) {
-      return;
+    // force (os-force_delete) skips only the status check, as Cinder's: attached volumes, ones with
+    // snapshots (without cascade), migrating or grouped ones are refused either way
+    const attached = row.attach_status === 'attached' || (await attachmentsOf(this.d.db, [id])).get(id)!.some((a) => a.attach_status !== 'detached');
+    if ((!opts.force && !DELETABLE.includes(row.status)) || attached || row.migration_status || row.group_id || (snapshots.length && !opts.cascade)) throw InvalidVolume(CANNOT_DELETE);
+    if (opts.cascade && snapshots.some((s) => !['available', 'error', 'deleting', 'error_deleting'].includes(s.status))) {
+      throw InvalidVolume('Snapshot ' + snapshots.find((s) => !['available', 'error'].includes(s.status))!.id + ' must not be part of a group or in an in-progress state.');
     }
     const now = this.d.clock.nowMs();
     const from = opts.force ? undefined : DELETABLE;

@@ -8,6 +8,14 @@ export type Db = Kysely<BlockStorageDB>;
 export type VolumeRow = Selectable<VolumeTable>;
 export type VolumeColumns = Partial<Omit<VolumeTable, 'id' | 'created_at'>>;
 
+/**
+ * volume.read_only is Cinder's admin metadata `readonly`, which may be absent: 0 never set
+ * (read-write, not shown), READ_ONLY, or READ_WRITE (set to False: shown as "False").
+ */
+export const READ_ONLY = 1;
+export const READ_WRITE = 2;
+export const isReadOnly = (row: { read_only: number }) => Number(row.read_only) === READ_ONLY;
+
 /** Statuses a worker converges (Cinder's transitional ones this service owns). */
 export const TRANSITIONAL = ['creating', 'deleting', 'extending', 'uploading'] as const;
 
