@@ -4,12 +4,13 @@
 import Type from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '@alto/kernel';
-import { ValidationError } from '@alto/kernel';
+import { QuotaExceededError, ValidationError } from '@alto/kernel';
 import { createValidators, defineRoute, jsonschemaReason, pyRepr, type AnyRoute } from '@alto/http';
 import { isAdmin } from '../domain/deps.js';
+import { BadRequest } from '../domain/errors.js';
 import type { TransfersService } from '../domain/transfers.service.js';
 import { TRANSFER_BOOLEANS, TRANSFER_COLUMNS, TRANSFER_TIMES, type TransferListQuery } from '../store/transfer.repo.js';
-import { atLeast, nextLinks, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, nextLinks, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
 import { parseOffset } from './messages.js';
 import { TRANSFER_COLLECTION, TransferSchema, TransferSummarySchema, transferSummaryView, transferView } from './transfers.views.js';
 
@@ -74,6 +75,20 @@ const checkCreate = cinderCheck<CreateBody>(createSchema(false));
 const checkCreateV355 = cinderCheck<CreateBody>(createSchema(true));
 const checkAccept = cinderCheck<AcceptBody>(acceptSchema);
 
+/** Sort keys: the model's columns, with the expires_at Cinder keeps (always NULL) and we do not. */
+const SORT_KEYS = new Set([...TRANSFER_COLUMNS, 'expires_at']);
+const SIZE_OVER_QUOTA = 'VolumeSizeExceedsAvailableQuota: ';
+
+/** common._get_limit_param: int(), positive, capped; a bare HTTPBadRequest (recorded: no "Invalid input received"). */
+function parseLimit(query: RawQuery, max: number): number {
+  const raw = q1(query, 'limit');
+  if (raw === undefined) return max;
+  if (!/^\s*[-+]?\d+\s*$/.test(raw)) throw BadRequest('limit param must be an integer');
+  const n = Number(raw);
+  if (n < 0) throw BadRequest('limit param must be positive');
+  return Math.min(n, max);
+}
+
 /** oslo bool_from_string, not strict: anything unrecognised is false. */
 const truthy = (v: string | boolean | undefined) => (typeof v === 'boolean' ? v : ['1', 't', 'true', 'on', 'y', 'yes'].includes(String(v ?? '').trim().toLowerCase()));
 
@@ -95,7 +110,11 @@ async function transferListQuery(frame: TransfersFrame, req: FastifyRequest, raw
     q.limit = parseLimit(params, frame.maxLimit);
     marker = q1(params, 'marker');
     q.offset = parseOffset(params);
-    q.sort = parseSort(params, TRANSFER_COLUMNS);
+    const asked = parseSort(params, SORT_KEYS);
+    // process_sort_params: created_at and id follow in the first key's direction; Cinder's
+    // expires_at is never set, so ordering by it changes nothing
+    q.sort = asked.filter((s) => s.key !== 'expires_at');
+    for (const key of ['created_at', 'id']) if (!asked.some((s) => s.key === key)) q.sort.push({ key, dir: asked[0]!.dir });
     for (const k of ['limit', 'marker', 'offset', 'sort', 'sort_key', 'sort_dir']) delete params[k];
   } else {
     // COMPAT(cinder volume_transfer.py): the unpaged list is oldest first
@@ -119,7 +138,11 @@ async function transferListQuery(frame: TransfersFrame, req: FastifyRequest, raw
     // COMPAT(cinder _process_transfer_filters): every other query key is a filter on the model, and a
     // key the model lacks (limit, offset, sort... on the unpaged list too) answers an empty list
     if (!TRANSFER_COLUMNS.has(key) || TRANSFER_TIMES.has(key)) q.none = true;
-    else q.eq[key] = TRANSFER_BOOLEANS.has(key) ? (truthy(value) ? 1 : 0) : value;
+    // the database compares booleans with the text as given: accepted=0 matches, accepted=false nothing
+    else if (TRANSFER_BOOLEANS.has(key)) {
+      if (/^\d+$/.test(value)) q.eq[key] = Number(value);
+      else q.none = true;
+    } else q.eq[key] = value;
   }
   if (marker) q.marker = await frame.services.transfers.getOrThrow(ctx, marker);
   return q;
@@ -221,7 +244,14 @@ export function transferRoutes(frame: TransfersFrame): AnyRoute[] {
         errors: [404, 413],
         response: { 202: Type.Object({ transfer: TransferSummarySchema }) },
         handler: async ({ params, body, req }, ctx) => {
-          const accepted = await transfers().accept(ctx, params.transfer_id, String(checkAccept(body).accept.auth_key));
+          const accepted = await transfers()
+            .accept(ctx, params.transfer_id, String(checkAccept(body).accept.auth_key))
+            .catch((err: unknown) => {
+              // COMPAT(cinder volume_transfer.py accept): this one quota error is re-raised as a bare
+              // HTTPRequestEntityTooLarge, so its message loses the exception name the others keep
+              if (err instanceof QuotaExceededError && err.message.startsWith(SIZE_OVER_QUOTA)) throw new QuotaExceededError(err.message.slice(SIZE_OVER_QUOTA.length), err.code);
+              throw err;
+            });
           return { transfer: transferSummaryView(frame, req, ctx, accepted) };
         },
       }),
