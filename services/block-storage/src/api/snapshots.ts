@@ -237,6 +237,8 @@ export async function snapshotListQuery(frame: BlockStorageFrame, req: FastifyRe
       else q.none = true;
     } else if (key === 'availability_zone') {
       q.availabilityZone = raw;
+    } else if (key === 'host') {
+      q.host = raw;
     } else if (generic && key === 'consumes_quota') {
       eq.use_quota = boolParam(raw, 'use_quota') ? 1 : 0;
     } else if (generic && atLeast(req, '3.34') && key.endsWith('~') && COLUMN_OF[key.slice(0, -1)]) {

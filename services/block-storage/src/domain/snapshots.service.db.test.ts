@@ -213,6 +213,7 @@ for (const engine of testEngines()) {
     test('lists filter per project and page by keyset without gaps or repeats', async () => {
       const project = 'p-list';
       const ctx = ctxOf(project);
+      await database.db.insertInto('quota').values({ project_id: project, resource: 'snapshots', hard_limit: 100, updated_at: 0 }).execute();
       const zoned = await volume({ project_id: project, availability_zone: 'az2' });
       const plain = await volume({ project_id: project });
       const ids: string[] = [];
@@ -240,6 +241,14 @@ for (const engine of testEngines()) {
       assert.equal(await service.count(listQuery({ projectId: project, limit: 1 })), 7);
       assert.equal(await service.count(listQuery({ projectId: undefined, like: { project_id: 'p-list' } })), 8);
       assert.equal((await service.list(listQuery({ projectId: project, none: true }))).length, 0);
+      // LIKE metacharacters in the filter are literal
+      for (const name of ['under_score', 'underXscore', '100%', '1000']) await service.create(ctx, { volumeId: plain.id, name });
+      assert.deepEqual((await service.list(listQuery({ projectId: project, like: { name: 'under_' } }))).map((s) => s.row.name), ['under_score']);
+      assert.deepEqual((await service.list(listQuery({ projectId: project, like: { name: '0%' } }))).map((s) => s.row.name), ['100%']);
+      // host filters at Cinder's three levels (the volumes are on host1@file#file)
+      for (const [host, n] of [['host1', 11], ['host1@file', 11], ['host1@file#file', 11], ['host1@other', 0], ['host', 0], ['host1@file#f', 0]] as const) {
+        assert.equal((await service.list(listQuery({ projectId: project, host }))).length, n, host);
+      }
     });
   });
 }

@@ -48,6 +48,8 @@ export interface SnapshotListQuery {
   metadata: Record<string, string>;
   /** The snapshot's volume is in this availability zone. */
   availabilityZone?: string | undefined;
+  /** The snapshot's volume is on this host, backend or pool (Cinder's _filter_host levels). */
+  host?: string | undefined;
   /** A filter no snapshot can match (an admin's unknown key, a metadata filter that is not a dict). */
   none?: boolean;
   sort: SortSpec[];
@@ -308,13 +310,29 @@ function listWhere(q: SnapshotListQuery) {
     if (q.none) conds.push(sql<SqlBool>`1 = 0`);
     if (q.projectId !== undefined) conds.push(eb('project_id', '=', q.projectId));
     for (const [k, v] of Object.entries(q.eq)) conds.push(v === null ? eb(k as keyof SnapshotTable, 'is', null) : eb(k as keyof SnapshotTable, '=', v as never));
-    for (const [k, v] of Object.entries(q.like)) conds.push(eb(k as keyof SnapshotTable, 'like', `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+    // '!' escapes the pattern on every engine alike (SQLite has no default escape, MySQL and PostgreSQL differ on '\\')
+    for (const [k, v] of Object.entries(q.like)) conds.push(sql<SqlBool>`${eb.ref(k as keyof SnapshotTable)} like ${`%${v.replace(/[!%_]/g, (c) => `!${c}`)}%`} escape '!'`);
     for (const [k, v] of Object.entries(q.metadata)) {
       conds.push(eb.exists(eb.selectFrom('snapshot_metadata as m').select('m.snapshot_id').whereRef('m.snapshot_id', '=', 'snapshot.id').where('m.key', '=', k).where('m.value', '=', v)));
     }
     if (q.availabilityZone !== undefined) {
       const az = q.availabilityZone;
       conds.push(eb.exists(eb.selectFrom('volume as v').select('v.id').whereRef('v.id', '=', 'snapshot.volume_id').where('v.availability_zone', '=', az)));
+    }
+    if (q.host !== undefined) {
+      const host = q.host;
+      // pool: exact; backend: exact or its pools; host: exact, its backends or its pools (prefix
+      // compares, not LIKE: SQLite has no default escape for the _ hosts may contain)
+      const prefixes = host.includes('#') ? [] : host.includes('@') ? [`${host}#`] : [`${host}@`, `${host}#`];
+      conds.push(
+        eb.exists(
+          eb
+            .selectFrom('volume as hv')
+            .select('hv.id')
+            .whereRef('hv.id', '=', 'snapshot.volume_id')
+            .where((x) => x.or([x('hv.host', '=', host), ...prefixes.map((p) => x(sql<string>`substr(${x.ref('hv.host')}, 1, ${sql.lit(p.length)})`, '=', p))])),
+        ),
+      );
     }
     return eb.and(conds);
   };
