@@ -216,6 +216,11 @@ for (const engine of testEngines()) {
       assert.equal(await selectTransfer(database.db, row.id), undefined);
       await assert.rejects(service.delete(ctxOf('p-del'), row.id), message(/could not be found/));
       assert.equal((await usage('p-del')).volumes, 1);
+      // a force-deleted volume takes its open transfer with it (Cinder's volume_destroy)
+      const gone = await service.create(ctxOf('p-del'), { volumeId: v.id, name: null, noSnapshots: false, allowEncrypted: false });
+      await database.db.updateTable('volume').set({ deleted: 1, deleted_at: clock.nowMs() }).where('id', '=', v.id).execute();
+      assert.equal(await selectTransfer(database.db, gone.row.id), undefined);
+      assert.deepEqual((await listTransferRows(database.db, { eq: { id: gone.row.id }, sort: [{ key: 'created_at', dir: 'asc' }] })).length, 0);
     });
 
     test('lists see the project of the volume, filter, and page by keyset across the join', async () => {

@@ -47,16 +47,29 @@ export async function insertTransfer(db: Db, row: TransferTable): Promise<void> 
 
 /** A live transfer; with projectId, only when that project owns its volume (Cinder's _transfer_get). */
 export async function selectTransfer(db: Db, id: string, projectId?: string): Promise<TransferRow | undefined> {
-  let q = db.selectFrom('transfer').selectAll('transfer').where('transfer.id', '=', id).where('transfer.deleted', '=', 0);
-  if (projectId !== undefined) q = q.innerJoin('volume', 'volume.id', 'transfer.volume_id').where('volume.project_id', '=', projectId);
+  let q = liveTransfers(db).where('transfer.id', '=', id);
+  if (projectId !== undefined) q = q.where('volume.project_id', '=', projectId);
   return q.executeTakeFirst();
+}
+
+/**
+ * Live transfers of live volumes: Cinder's volume_destroy ends a volume's transfers with it
+ * (VOLUME_DEPENDENT_MODELS); a force-deleted volume's offer must not outlive it here either.
+ */
+function liveTransfers(db: Db) {
+  return db
+    .selectFrom('transfer')
+    .innerJoin('volume', 'volume.id', 'transfer.volume_id')
+    .selectAll('transfer')
+    .where('transfer.deleted', '=', 0)
+    .where('volume.deleted', '=', 0);
 }
 
 export async function listTransferRows(db: Db, q: TransferListQuery): Promise<TransferRow[]> {
   if (q.none) return [];
   const sort = withTiebreak(q.sort);
-  let query = db.selectFrom('transfer').selectAll('transfer').where('transfer.deleted', '=', 0);
-  if (q.projectId !== undefined) query = query.innerJoin('volume', 'volume.id', 'transfer.volume_id').where('volume.project_id', '=', q.projectId);
+  let query = liveTransfers(db);
+  if (q.projectId !== undefined) query = query.where('volume.project_id', '=', q.projectId);
   for (const [key, value] of Object.entries(q.eq)) query = query.where(`transfer.${key as keyof TransferTable}`, '=', value as never);
   if (q.marker) {
     const marker = q.marker as unknown as Record<string, unknown>;
@@ -69,7 +82,7 @@ export async function listTransferRows(db: Db, q: TransferListQuery): Promise<Tr
   return query.execute();
 }
 
-// The list may join the volume (whose columns share names), so the keyset works on qualified names
+// The list joins the volume (whose columns share names), so the keyset works on qualified names
 const prefixed = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [`transfer.${k}`, v]));
 const prefixedNulls = (): NullAs => Object.fromEntries(Object.entries(TRANSFER_NULL_AS).map(([k, v]) => [`transfer.${k}`, v]));
 
