@@ -164,7 +164,11 @@ export class TransfersService {
     if (!projectId) throw InvalidInput('a project-scoped token is required to accept a transfer');
     const t = await selectTransfer(this.d.db, id);
     if (!t) throw TransferNotFound(id);
-    if (!(await authKeyMatches(t.salt, t.crypt_hash, authKey))) throw InvalidAuthKey(id);
+    if (!(await authKeyMatches(t.salt, t.crypt_hash, authKey))) {
+      // an operator should see guessing (Cinder logs it too)
+      this.d.log.warn({ transfer_id: id, project_id: projectId, user_id: ctx.userId }, 'transfer accept with an invalid auth key');
+      throw InvalidAuthKey(id);
+    }
     const volume = await selectVolume(this.d.db, t.volume_id);
     if (!volume) throw VolumeNotFound(t.volume_id);
     if (volume.consistencygroup_id) throw InvalidVolume(`Volume ${volume.id} must not be part of a consistency group.`);
