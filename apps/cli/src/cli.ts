@@ -67,7 +67,7 @@ program
 const db = program.command('db').description('database schema management');
 db.command('sync')
   .description('apply pending migrations of a service database (safe to run concurrently)')
-  .argument('<service>', 'identity | image')
+  .argument('<service>', 'identity | image | block-storage')
   .option('--check', 'only report pending migrations; exit 1 if any')
   .addOption(configOption())
   .action(async (service: string, o: { config?: string; check?: boolean }) => {
@@ -84,7 +84,7 @@ program
 program
   .command('register')
   .description("register a service with the identity service over its API, after bootstrap: its user (image.keystone_authtoken's username and password) with the service and admin roles on the service project, its catalog entry and endpoints (idempotent)")
-  .argument('<service>', 'image')
+  .argument('<service>', 'image | block-storage')
   .option('--admin-password-file <file>', 'read the admin password from a file (default: $ALTO_ADMIN_PASSWORD)')
   .option('--public-url <url>', 'public endpoint (default: image.api.public_endpoint, else the bind address)')
   .option('--internal-url <url>', 'internal endpoint (default: the public one)')

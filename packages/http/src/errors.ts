@@ -86,13 +86,13 @@ const COMPUTE_FAULT_NAMES: Record<number, string> = {
 };
 
 /** Nova and Cinder: {"itemNotFound": {"code": 404, "message": "..."}}. */
-export function computeRenderer(opts: { quotaStatus?: number; messages?: MessageOverrides; /** Cinder adds `"retryAfter": "0"` to its overLimit faults. */ retryAfter?: string } = {}): ErrorRenderer {
+export function computeRenderer(opts: { quotaStatus?: number; messages?: MessageOverrides; /** Cinder adds `"retryAfter": "0"` to its quota faults. */ retryAfter?: string } = {}): ErrorRenderer {
   return {
     statusOf: (err) => (err.kind === 'quota_exceeded' && opts.quotaStatus ? opts.quotaStatus : undefined),
     render(err, status) {
       const name = COMPUTE_FAULT_NAMES[status] ?? 'computeFault';
       const fault: Record<string, unknown> = { code: status, message: message(err, opts.messages ?? {}) };
-      if (name === 'overLimit' && opts.retryAfter !== undefined) fault.retryAfter = opts.retryAfter;
+      if (name === 'overLimit' && opts.retryAfter !== undefined && err.kind === 'quota_exceeded') fault.retryAfter = opts.retryAfter;
       return { body: { [name]: fault } };
     },
   };

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { scratchDatabase, type ScratchDatabase } from '@alto/db/testing';
 import { ALTO, freePort, run, waitReady } from './cloud.js';
 
-export type SplitComponent = 'identity-api' | 'image-api' | 'volume-api' | 'volume-scheduler' | 'volume-worker';
+export type SplitComponent = 'identity-api' | 'image-api' | 'volume-api' | 'volume-scheduler' | 'volume-worker' | 'volume-backup';
 
 export interface SplitCloud {
   engine: 'postgres' | 'mysql';
@@ -30,13 +30,13 @@ export interface SplitCloud {
 }
 
 /** Components started by default, in order (identity first: the others check tokens against it). */
-const ALL: SplitComponent[] = ['identity-api', 'image-api', 'volume-api', 'volume-scheduler', 'volume-worker'];
+const ALL: SplitComponent[] = ['identity-api', 'image-api', 'volume-api', 'volume-scheduler', 'volume-worker', 'volume-backup'];
 
 export async function startSplitCloud(engine: 'postgres' | 'mysql', components: SplitComponent[] = ALL): Promise<SplitCloud> {
   const amqp = process.env.ALTO_TEST_AMQP_URL;
   if (!amqp) throw new Error('ALTO_TEST_AMQP_URL is not set (scripts/test starts RabbitMQ)');
   const dataDir = mkdtempSync(join(tmpdir(), 'alto-split-'));
-  const [port, imagePort, volumePort, schedulerHealth, workerHealth] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [port, imagePort, volumePort, schedulerHealth, workerHealth, backupHealth] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const adminPassword = `split-${Math.random().toString(36).slice(2)}`;
   const scratches: ScratchDatabase[] = [];
   const scratch = async () => {
@@ -53,6 +53,7 @@ export async function startSplitCloud(engine: 'postgres' | 'mysql', components: 
     ALTO_BLOCK_STORAGE__API__PORT: String(volumePort),
     ALTO_BLOCK_STORAGE__HEALTH__SCHEDULER_PORT: String(schedulerHealth),
     ALTO_BLOCK_STORAGE__HEALTH__WORKER_PORT: String(workerHealth),
+    ALTO_BLOCK_STORAGE__HEALTH__BACKUP_PORT: String(backupHealth),
     ALTO_IDENTITY__DATABASE__CONNECTION: await scratch(),
     ALTO_IMAGE__DATABASE__CONNECTION: await scratch(),
     ALTO_BLOCK_STORAGE__DATABASE__CONNECTION: await scratch(),
@@ -78,6 +79,7 @@ export async function startSplitCloud(engine: 'postgres' | 'mysql', components: 
     'volume-api': `http://127.0.0.1:${volumePort}`,
     'volume-scheduler': `http://127.0.0.1:${schedulerHealth}`,
     'volume-worker': `http://127.0.0.1:${workerHealth}`,
+    'volume-backup': `http://127.0.0.1:${backupHealth}`,
   };
   const procs = new Map<SplitComponent, ChildProcess>();
   const out = new Map<SplitComponent, string>();

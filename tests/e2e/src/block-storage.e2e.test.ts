@@ -98,7 +98,10 @@ for (const mode of ['embedded', 'split on postgres+rabbitmq'] as const) {
       const backup = osj(['volume', 'backup', 'create', '--name', 'lab-backup', 'lab-volume-1']);
       await waitStatus('volume backup', String(backup.id), 'available', 120_000);
       await waitStatus('volume', String(vol.id), 'available');
-      os(['volume', 'backup', 'restore', 'lab-backup', 'lab-clone']);
+      const restore = openstack(t.osEnv, ['volume', 'backup', 'restore', '--force', 'lab-backup', 'lab-clone'], { allowFailure: true });
+      // python3-openstackclient 6.0 (Debian 12) sends the restore, then fails printing the answer (fixed upstream in 6.1)
+      if (restore.status !== 0) assert.match(restore.stderr, /cannot unpack non-iterable VolumeBackupsRestore object/);
+      await waitStatus('volume', String(clone.id), 'restoring-backup', 10_000).catch(() => undefined);
       await waitStatus('volume backup', String(backup.id), 'available', 120_000);
       await waitStatus('volume', String(clone.id), 'available', 120_000);
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { copyDeployWithSecrets, getObjectOrThrow, kubectlMissing, render, repoRoot, type DeployCopy, type K8sObject } from './render.js';
 import { mapPaths, materializeMounts, resolveEnv, type MountedPath } from './pod.js';
@@ -124,9 +124,9 @@ describe('ha overlay: the Galera member start script', { skip: kubectlMissing() 
     }
   });
 
-  test('the probe, SST-user and image-database scripts are valid bash', () => {
+  test('the probe, SST-user, image-database and block-storage-database scripts are valid bash', () => {
     const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('mariadb-galera-')) as { data?: Record<string, string> } | undefined;
-    for (const key of ['probe.sh', '10-sst-user.sh', '20-image-database.sh', 'start.sh']) {
+    for (const key of ['probe.sh', '10-sst-user.sh', '20-image-database.sh', '30-block-storage-database.sh', 'start.sh']) {
       const script = cm?.data?.[key];
       assert.ok(script, key);
       const r = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
@@ -134,7 +134,7 @@ describe('ha overlay: the Galera member start script', { skip: kubectlMissing() 
     }
   });
 
-  test('the image-database script creates the image database and user on a real MariaDB, sourced by the entrypoint on first start and run again by hand (idempotent)', { skip: mariadbMissing() }, async (t) => {
+  test('the image-database and block-storage-database scripts create their databases and users on a real MariaDB, sourced by the entrypoint on first start and run again by hand (idempotent)', { skip: mariadbMissing() }, async (t) => {
     const sts = getObjectOrThrow<IStatefulSet>(objects, 'StatefulSet', 'mariadb');
     const spec = sts.spec?.template.spec;
     const c = spec?.containers.find((x) => x.name === 'mariadb');
@@ -176,6 +176,21 @@ describe('ha overlay: the Galera member start script', { skip: kubectlMissing() 
       const other = spawnSync('/usr/bin/mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, `-u${env.IMAGE_DB_USER}`, `-p${env.IMAGE_DB_PASSWORD}`, '-e', 'CREATE DATABASE not_image'], { encoding: 'utf8' });
       assert.notEqual(other.status, 0, 'the image user has rights on its own database only');
       t.diagnostic(`${env.IMAGE_DB_USER}@${env.IMAGE_DB_NAME}: created when sourced, unchanged by two runs by hand, TCP login and DDL work`);
+
+      // the block storage database and user, the same way, on the same server
+      const bsScript = join(dirname(script), '30-block-storage-database.sh');
+      const bsFirst = spawnSync('bash', ['-c', entrypoint.replace(script, bsScript)], { env: runEnv, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(bsFirst.status, 0, `block storage, sourced: ${bsFirst.stderr}`);
+      for (const round of [1, 2]) {
+        const r = spawnSync('bash', [bsScript], { env: runEnv, encoding: 'utf8', timeout: 60_000 });
+        assert.equal(r.status, 0, `block storage by hand, run ${round}: ${r.stderr}`);
+      }
+      const bsLogin = spawnSync('/usr/bin/mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, `-u${env.BLOCK_STORAGE_DB_USER}`, `-p${env.BLOCK_STORAGE_DB_PASSWORD}`, env.BLOCK_STORAGE_DB_NAME ?? '', '-e', 'CREATE TABLE probe (id INT PRIMARY KEY); DROP TABLE probe; SELECT DATABASE()'], { encoding: 'utf8' });
+      assert.equal(bsLogin.status, 0, bsLogin.stderr);
+      assert.match(bsLogin.stdout, new RegExp(`^${env.BLOCK_STORAGE_DB_NAME}$`, 'm'));
+      const bsOther = spawnSync('/usr/bin/mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, `-u${env.BLOCK_STORAGE_DB_USER}`, `-p${env.BLOCK_STORAGE_DB_PASSWORD}`, '-e', `USE \`${env.IMAGE_DB_NAME}\``], { encoding: 'utf8' });
+      assert.notEqual(bsOther.status, 0, 'the block storage user cannot reach the image database');
+      t.diagnostic(`${env.BLOCK_STORAGE_DB_USER}@${env.BLOCK_STORAGE_DB_NAME}: created when sourced, unchanged by two runs by hand, TCP login and DDL work`);
     } finally {
       spawnSync(join(repoRoot, 'scripts', 'services', 'mariadb.sh'), ['stop'], { env: svcEnv, encoding: 'utf8', timeout: 120_000 });
       await rm(svcRoot, { recursive: true, force: true });

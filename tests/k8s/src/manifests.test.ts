@@ -58,9 +58,10 @@ function imageApiContainer(objects: readonly K8sObject[]): { deployment: IDeploy
 }
 
 /** Which service an alto container works for, from the command it runs. */
-function serviceOf(c: IContainer): 'keys' | 'identity' | 'image' {
+function serviceOf(c: IContainer): 'keys' | 'identity' | 'image' | 'block-storage' {
   const [a0, a1, a2] = c.args ?? [];
   if (a0 === 'fernet' || a0 === 'credential') return 'keys';
+  if ((a0 === 'db' && a2 === 'block-storage') || (a0 === 'serve' && a1?.startsWith('volume-')) || (a0 === 'register' && a1 === 'block-storage')) return 'block-storage';
   if ((a0 === 'db' && a2 === 'image') || (a0 === 'serve' && a1 === 'image-api') || (a0 === 'register' && a1 === 'image')) return 'image';
   return 'identity';
 }
@@ -385,6 +386,36 @@ describe('deploy/kubernetes', { skip }, () => {
                 const hp = hostPort(server);
                 assert.ok(hp && serviceFor(objects, hp.host, hp.port), `${where}: memcached ${server} is a Service of the render`);
               }
+              if (kind === 'block-storage') {
+                // least privilege: nothing of identity's or image's database or service user
+                assert.deepEqual(credentials.filter((k) => /IDENTITY|IMAGE/.test(k)), [], `${where} gets no identity or image credentials`);
+                const bs = config.block_storage;
+                if (c.args?.[0] === 'register') {
+                  assert.deepEqual(credentials, ['ALTO_ADMIN_PASSWORD', 'ALTO_BLOCK_STORAGE__KEYSTONE_AUTHTOKEN__PASSWORD'], `${where} gets the admin and cinder passwords only`);
+                } else {
+                  const db = hostPort(bs.database.connection);
+                  assert.ok(db && serviceFor(objects, db.host, db.port), `${where}: the block storage database ${db?.host}:${db?.port} is a Service of the render`);
+                  assert.match(bs.database.connection, overlay === 'ha' ? /^mysql\+pymysql:\/\// : /^postgresql:\/\//);
+                  assert.match(bs.database.connection, /\/block_storage$/, `${where}: its own database`);
+                }
+                if (c.args?.[0] === 'serve') {
+                  // the API, the scheduler and the workers talk over the broker, never in process
+                  const bus = hostPort(config.bus.transport_url);
+                  assert.ok(bus && serviceFor(objects, bus.host, bus.port)?.metadata?.name === 'rabbitmq', `${where}: the bus is the rabbitmq Service`);
+                  assert.equal(config.bus.amqp_durable_queues, overlay === 'ha');
+                }
+                // the service password only where tokens are validated or images moved
+                const needsPassword = c.args?.[0] === 'register' || c.args?.[1] === 'volume-api' || c.args?.[1] === 'volume-worker';
+                assert.equal(credentials.includes('ALTO_BLOCK_STORAGE__KEYSTONE_AUTHTOKEN__PASSWORD'), needsPassword, `${where}: the cinder password only if it needs it`);
+                if (needsPassword) {
+                  const auth = hostPort(bs.keystone_authtoken.auth_url ?? '');
+                  assert.ok(auth && serviceFor(objects, auth.host, auth.port)?.metadata?.name === 'identity-api', `${where}: keystone_authtoken.auth_url is the identity Service`);
+                  assert.equal(bs.keystone_authtoken.username, 'cinder');
+                  assert.ok((bs.keystone_authtoken.password ?? '').length >= 16, `${where}: the generated cinder password`);
+                }
+                checked++;
+                continue;
+              }
               if (kind === 'image') {
                 // least privilege: nothing of identity's database or of the broker (image-api sends nothing on the bus)
                 assert.deepEqual(credentials.filter((k) => /IDENTITY|TRANSPORT_URL|RABBITMQ/.test(k)), [], `${where} gets no identity database or bus credentials`);
@@ -410,7 +441,7 @@ describe('deploy/kubernetes', { skip }, () => {
                 checked++;
                 continue;
               }
-              assert.deepEqual(credentials.filter((k) => /IMAGE/.test(k)), [], `${where} gets no image credentials`);
+              assert.deepEqual(credentials.filter((k) => /IMAGE|BLOCK_STORAGE/.test(k)), [], `${where} gets no image or block storage credentials`);
               const db = hostPort(config.identity.database.connection);
               assert.ok(db && serviceFor(objects, db.host, db.port), `${where}: the database ${db?.host}:${db?.port} is a Service of the render`);
               assert.match(config.identity.database.connection, overlay === 'ha' ? /^mysql\+pymysql:\/\// : /^postgresql:\/\//);
@@ -425,7 +456,7 @@ describe('deploy/kubernetes', { skip }, () => {
               checked++;
             }
           }
-          assert.equal(checked, 10, 'identity-api, db-sync, bootstrap with its init container, identity-keys (2), identity-fernet-rotate; image-api, image-db-sync, image-register');
+          assert.equal(checked, 16, 'identity-api, db-sync, bootstrap with its init container, identity-keys (2), identity-fernet-rotate; image-api, image-db-sync, image-register; volume-api, volume-scheduler, volume-worker with volume-backup, block-storage-db-sync, block-storage-register');
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
@@ -736,7 +767,9 @@ describe('deploy/kubernetes', { skip }, () => {
       assert.ok(path.length > 0, `alto ${words.join(' ')}: ${words[0]} is an alto command (usage: ${usage.join(' ')})`);
       assert.deepEqual(words.slice(0, path.length), path, `alto ${args.join(' ')} names the command alto ${path.join(' ')}`);
       assert.ok(!/^Commands:$/m.test(text), `alto ${path.join(' ')} is a command, not a group`);
-      const argumentDocs = section(text, 'Arguments').map((l) => new Set(l.trim().split(/[\s|,]+/).slice(1)));
+      // commander wraps a long description onto lines indented past the argument's name
+      const argumentLines = section(text, 'Arguments').reduce<string[]>((acc, l) => (/^\s{3,}\S/.test(l) && acc.length > 0 ? [...acc.slice(0, -1), `${acc.at(-1)} ${l.trim()}`] : [...acc, l]), []);
+      const argumentDocs = argumentLines.map((l) => new Set(l.trim().split(/[\s|,]+/).slice(1)));
       const positional = words.slice(path.length);
       assert.equal(positional.length, argumentDocs.length, `alto ${args.join(' ')}: ${argumentDocs.length} argument(s)`);
       positional.forEach((w, i) => assert.ok(argumentDocs[i]?.has(w), `alto ${path.join(' ')}: "${w}" is one of its documented values`));
@@ -744,7 +777,7 @@ describe('deploy/kubernetes', { skip }, () => {
       for (const a of args.filter((x) => x.startsWith('--'))) assert.ok(options.has(a), `alto ${path.join(' ')} has ${a}`);
       checked.push(words.join(' '));
     }
-    for (const want of ['register image', 'db sync image', 'serve image-api', 'db sync identity', 'bootstrap']) assert.ok(checked.includes(want), `${want} is run by a container`);
+    for (const want of ['register image', 'db sync image', 'serve image-api', 'db sync identity', 'bootstrap', 'serve volume-api', 'serve volume-scheduler', 'serve volume-worker', 'serve volume-backup', 'db sync block-storage', 'register block-storage']) assert.ok(checked.includes(want), `${want} is run by a container`);
   });
 
   test('no credentials are committed: git tracks no secrets.env, ignores it, and every alto-secrets key a pod reads is one `alto k8s secrets` generates', (t) => {
@@ -768,7 +801,7 @@ describe('deploy/kubernetes', { skip }, () => {
         }
       }
     }
-    for (const key of ['admin-password', 'identity-db-password', 'image-db-password', 'glance-password']) assert.ok(read.has(key), `a pod reads ${key}`);
+    for (const key of ['admin-password', 'identity-db-password', 'image-db-password', 'glance-password', 'block-storage-db-password', 'cinder-password']) assert.ok(read.has(key), `a pod reads ${key}`);
   });
 
   test('the Altostratus image is set with kustomize images: (newName and newTag reach every alto container)', async () => {
@@ -781,7 +814,7 @@ describe('deploy/kubernetes', { skip }, () => {
     );
     const objects = render(overlay);
     const images = workloads(objects).flatMap(({ spec }) => allContainers(spec).map((c) => c.image ?? ''));
-    assert.equal(images.filter((i) => i === 'registry.example.com/cloud/alto:1.2.3').length, 10);
+    assert.equal(images.filter((i) => i === 'registry.example.com/cloud/alto:1.2.3').length, 16);
     assert.equal(images.filter((i) => i.includes('altostratus/alto')).length, 0);
   });
 

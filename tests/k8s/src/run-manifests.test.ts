@@ -1,4 +1,4 @@
-// Runs what the single-node overlay says, as local processes: the identity and image Jobs and the identity-api and image-api Deployments, against a local PostgreSQL (and RabbitMQ and memcached when installed).
+// Runs what the single-node overlay says, as local processes: the identity, image and block storage Jobs, the identity-api, image-api, volume-api and volume-scheduler Deployments and the volume-worker StatefulSet, against a local PostgreSQL (and RabbitMQ and memcached when installed).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
@@ -171,11 +171,14 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
         : {};
     assert.match(c.image ?? '', /^altostratus\/alto[:@]/, `${c.name} runs the Altostratus image`);
     const root = await mkdtemp(join(work, `${workload.metadata.name}-${c.name}-`));
-    const mounts = await materializeMounts(objects, NAMESPACE, spec, c, root);
+    const podName = `${workload.metadata.name}-test`;
+    // a StatefulSet's volumeClaimTemplates: one claim per pod, <template>-<pod> as Kubernetes names it
+    const templates = new Set(((workload as { spec?: { volumeClaimTemplates?: { metadata?: { name?: string } }[] } }).spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? ''));
+    const mounts = await materializeMounts(objects, NAMESPACE, spec, c, root, templates);
     // a claim is one directory for every pod that mounts it, across restarts (a PersistentVolume)
     const volumes = new Map((spec.volumes ?? []).map((v) => [v.name, v]));
     for (const [i, m] of (c.volumeMounts ?? []).entries()) {
-      const claim = volumes.get(m.name)?.persistentVolumeClaim?.claimName;
+      const claim = volumes.get(m.name)?.persistentVolumeClaim?.claimName ?? (templates.has(m.name) ? `${m.name}-${podName}` : undefined);
       const mounted = mounts[i];
       if (!claim || !mounted) continue;
       const dir = join(work, 'claims', claim);
@@ -187,12 +190,12 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
       const files = statSync(m.localPath).isDirectory() ? readdirSync(m.localPath).map((f) => join(m.localPath, f)) : [m.localPath];
       for (const f of files.filter((x) => statSync(x).isFile())) await writeFile(f, mapHosts(mapPaths(await readFile(f, 'utf8'), mounts)));
     }
-    const { env, undefinedRefs } = resolveEnv(objects, NAMESPACE, c, { 'metadata.name': `${workload.metadata.name}-test`, 'metadata.namespace': NAMESPACE, 'status.podIP': '127.0.0.1' });
+    const { env, undefinedRefs } = resolveEnv(objects, NAMESPACE, c, { 'metadata.name': podName, 'metadata.namespace': NAMESPACE, 'status.podIP': '127.0.0.1' });
     assert.deepEqual(undefinedRefs, []);
     const finalEnv: Record<string, string> = Object.fromEntries(image.env);
     for (const [k, v] of env) finalEnv[k] = mapHosts(mapPaths(v, mounts));
     Object.assign(finalEnv, kubeEnv, extraEnv);
-    for (const key of ['ALTO_IDENTITY__DATABASE__CONNECTION', 'ALTO_IMAGE__DATABASE__CONNECTION', 'ALTO_BUS__TRANSPORT_URL']) {
+    for (const key of ['ALTO_IDENTITY__DATABASE__CONNECTION', 'ALTO_IMAGE__DATABASE__CONNECTION', 'ALTO_BLOCK_STORAGE__DATABASE__CONNECTION', 'ALTO_BUS__TRANSPORT_URL']) {
       const url = finalEnv[key];
       if (url !== undefined) connections.push({ process: `${workload.metadata.name}/${c.name}`, url });
     }
@@ -716,6 +719,180 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
       assert.equal(second.code, 0, `SIGTERM after the restart:\n${second.output}`);
     } finally {
       if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    }
+  });
+
+  // Block storage: db-sync and register, then volume-api, volume-scheduler and the volume-worker
+  // pod (its worker container, and its backup container once `alto serve volume-backup` exists)
+  // over RabbitMQ when installed, up to a volume created through the API on the worker's claim.
+  test('the block-storage-db-sync Job exits 0, and again 0 when run a second time', async (t) => {
+    const job = getObjectOrThrow(objects, 'Job', 'block-storage-db-sync');
+    for (const c of allContainers(podSpecOf(job) as IPodSpec)) {
+      for (const round of [1, 2]) {
+        const p = await processFor(job, c);
+        const r = await run(p.argv, p.env, p.cwd, 120_000);
+        assert.equal(r.code, 0, `${c.name} run ${round}:\n${r.output}`);
+        assert.match(r.output, round === 1 ? /block-storage database postgresql:\/\/block_storage:\*\*\*@127\.0\.0\.1:\d+\/block_storage: applied/ : /already up to date/);
+        t.diagnostic(`${c.name} run ${round}: exit 0 in ${r.ms} ms: ${r.output.trim().split('\n').at(-1)}`);
+      }
+    }
+  });
+
+  test('the block-storage-register Job registers cinder with the block-storage and volumev3 catalog entries, and changes nothing on a second run', async (t) => {
+    assert.ok(identityApi && identityApi.child.exitCode === null, 'identity-api runs (started by the image-register test)');
+    const job = getObjectOrThrow(objects, 'Job', 'block-storage-register');
+    const c = podSpecOf(job)?.containers[0];
+    assert.ok(c);
+    const p = await processFor(job, c);
+    const r = await run(p.argv, p.env, p.cwd, 120_000);
+    assert.equal(r.code, 0, r.output);
+    for (const made of ['user cinder', 'service cinder', 'service cinderv3']) assert.ok(r.output.includes(made), `made ${made}:\n${r.output}`);
+    const again = await run(p.argv, p.env, p.cwd, 60_000);
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /up to date/);
+    t.diagnostic(`first run ${r.ms} ms; second run: exit 0 in ${again.ms} ms, up to date`);
+
+    const cinderPassword = resolveEnv(objects, NAMESPACE, c).env.get('ALTO_BLOCK_STORAGE__KEYSTONE_AUTHTOKEN__PASSWORD') ?? '';
+    const cinder = await projectToken('cinder', cinderPassword, 'service');
+    assert.ok(cinder.body.token.roles.some((x) => x.name === 'service'), 'cinder has the service role');
+    const admin = await projectToken('admin', resolveEnv(objects, NAMESPACE, c).env.get('ALTO_ADMIN_PASSWORD') ?? '', 'admin');
+    const projectId = (admin.body.token as { project?: { id: string } }).project?.id ?? '';
+    for (const type of ['block-storage', 'volumev3']) {
+      const entry = admin.body.token.catalog?.find((x) => x.type === type);
+      const urls = Object.fromEntries((entry?.endpoints ?? []).map((e) => [e.interface, e.url]));
+      assert.deepEqual(urls, { public: `http://block-storage.altostratus.example/v3/${projectId}`, internal: `http://volume-api:8776/v3/${projectId}`, admin: `http://volume-api:8776/v3/${projectId}` }, type);
+    }
+    t.diagnostic(`catalog block-storage and volumev3: public through the Ingress host, internal and admin through volume-api:8776`);
+  });
+
+  test('volume-api, volume-scheduler and the volume-worker pod answer their probes; a volume created through the API is placed on host volume-worker-test@file and made on the pod’s claim, then deleted; all exit 0 on SIGTERM', async (t) => {
+    assert.ok(identityApi && identityApi.child.exitCode === null, 'identity-api runs (started by the image-register test)');
+    const { COMPONENTS } = await import('../../../apps/cli/dist/components.js');
+    const apiDeployment = getObjectOrThrow(objects, 'Deployment', 'volume-api');
+    const schedulerDeployment = getObjectOrThrow(objects, 'Deployment', 'volume-scheduler');
+    const workerSet = getObjectOrThrow(objects, 'StatefulSet', 'volume-worker');
+    // the one translation: each container port published on a free local one (see the file comment)
+    const procs: { name: string; workload: K8sObject; c: IContainer; port: number; env: Record<string, string> }[] = [];
+    const add = async (workload: K8sObject, name: string, env: (port: number) => Record<string, string>) => {
+      const c = podSpecOf(workload)?.containers.find((x) => x.name === name);
+      assert.ok(c?.startupProbe && c.livenessProbe && c.readinessProbe, `${name} has its three probes`);
+      const port = await freePort();
+      procs.push({ name, workload, c, port, env: { ...busOverride(), ...env(port) } });
+    };
+    const health = (key: string) => (port: number) => ({ [`ALTO_BLOCK_STORAGE__HEALTH__${key}`]: String(port), ALTO_BLOCK_STORAGE__HEALTH__HOST: '127.0.0.1' });
+    await add(schedulerDeployment, 'volume-scheduler', health('SCHEDULER_PORT'));
+    await add(workerSet, 'volume-worker', health('WORKER_PORT'));
+    if ((COMPONENTS as readonly string[]).includes('volume-backup')) await add(workerSet, 'volume-backup', health('BACKUP_PORT'));
+    else t.diagnostic('`alto serve volume-backup` is not a component of the built CLI yet: the volume-worker pod runs without its backup container here');
+    await add(apiDeployment, 'volume-api', (port) => ({ ALTO_BLOCK_STORAGE__API__PORT: String(port), ALTO_BLOCK_STORAGE__API__HOST: '127.0.0.1' }));
+
+    const running: { name: string; proc: Running; grace: number }[] = [];
+    try {
+      let dataDir = '';
+      let backupsDir = '';
+      for (const x of procs) {
+        const p = await processFor(x.workload, x.c, x.env);
+        if (x.name === 'volume-worker') {
+          // the volumeClaimTemplate `data` is the worker's data_dir (ALTO_DATA_DIR, mapped like every path)
+          dataDir = p.mounts[x.c.volumeMounts?.findIndex((m) => m.name === 'data') ?? -1]?.localPath ?? '';
+          assert.equal(p.env.ALTO_DATA_DIR, dataDir, 'data_dir is the claim');
+        }
+        if (x.name === 'volume-backup') {
+          const at = x.c.volumeMounts?.findIndex((m) => (podSpecOf(x.workload) as IPodSpec).volumes?.some((v) => v.name === m.name && v.persistentVolumeClaim?.claimName === 'volume-backups')) ?? -1;
+          backupsDir = p.mounts[at]?.localPath ?? '';
+          assert.equal(p.env.ALTO_DATA_DIR, dataDir, 'the backup container shares the worker’s data_dir');
+        }
+        running.push({ name: x.name, proc: start(p.argv, p.env, p.cwd), grace: ((podSpecOf(x.workload) as IPodSpec).terminationGracePeriodSeconds ?? 30) * 1000 });
+      }
+      assert.ok(dataDir.includes('data-volume-worker-test'), `the worker's data_dir is its own claim: ${dataDir}`);
+      for (const [i, x] of procs.entries()) {
+        const proc = running[i]!.proc;
+        const startup = await probeUntilOk(x.c.startupProbe!, x.port, `${x.name} startup probe`, proc);
+        await probeUntilOk(x.c.livenessProbe!, x.port, `${x.name} liveness probe`, proc);
+        const ready = await probeUntilOk(x.c.readinessProbe!, x.port, `${x.name} readiness probe`, proc);
+        const metrics = await fetch(`http://127.0.0.1:${x.port}/metrics`);
+        assert.equal(metrics.status, 200, `${x.name} /metrics`);
+        await metrics.text();
+        t.diagnostic(`${x.name}: startup ${startup.ms} ms; /readyz ${ready.status} ${ready.body.slice(0, 200)}`);
+      }
+
+      const api = procs.find((x) => x.name === 'volume-api');
+      assert.ok(api);
+      const password = resolveEnv(objects, NAMESPACE, podSpecOf(getObjectOrThrow(objects, 'Job', 'block-storage-register'))!.containers[0]!).env.get('ALTO_ADMIN_PASSWORD') ?? '';
+      const admin = await projectToken('admin', password, 'admin');
+      const projectId = (admin.body.token as { project?: { id: string } }).project?.id ?? '';
+      const base = `http://127.0.0.1:${api.port}/v3/${projectId}`;
+      const h = { 'x-auth-token': admin.id, 'content-type': 'application/json' };
+      assert.equal((await fetch(`${base}/volumes`)).status, 401, 'tokens are required');
+      const created = await fetch(`${base}/volumes`, { method: 'POST', headers: h, body: JSON.stringify({ volume: { size: 1, name: 'k8s-volume' } }) });
+      const createdBody = await created.text();
+      assert.equal(created.status, 202, createdBody);
+      const id = (JSON.parse(createdBody) as { volume: { id: string } }).volume.id;
+      type Volume = { status: string; 'os-vol-host-attr:host'?: string };
+      const getVolume = async () => {
+        const r = await fetch(`${base}/volumes/${id}`, { headers: h });
+        return { status: r.status, volume: r.status === 200 ? ((await r.json()) as { volume: Volume }).volume : (await r.text(), undefined) };
+      };
+      const t0 = performance.now();
+      let v = await getVolume();
+      while (v.volume && ['creating'].includes(v.volume.status) && performance.now() - t0 < 60_000) {
+        await new Promise((r) => setTimeout(r, 250));
+        v = await getVolume();
+      }
+      assert.equal(v.volume?.status, 'available', `the volume is made: ${JSON.stringify(v.volume)}\n${running.map((x) => `--- ${x.name}\n${x.proc.output().slice(-2000)}`).join('\n')}`);
+      assert.match(v.volume?.['os-vol-host-attr:host'] ?? '', /^volume-worker-test@file(#|$)/, 'placed on the pod’s host (its name, from the downward API)');
+      const files = await readdir(join(dataDir, 'volumes'));
+      assert.ok(files.some((f) => f.includes(id)), `the volume file is on the worker's claim: ${files.join(', ')}`);
+      t.diagnostic(`volume ${id} available in ${Math.round(performance.now() - t0)} ms on ${v.volume?.['os-vol-host-attr:host']}; files on the claim: ${files.join(', ')}`);
+
+      // the backup container beside the worker reads the volume through the same backend and
+      // writes the backup to the volume-backups claim
+      const backupProc = procs.find((x) => x.name === 'volume-backup');
+      if (backupProc) {
+        assert.ok(backupsDir.endsWith('/claims/volume-backups'), `the backup container mounts the volume-backups claim: ${backupsDir}`);
+        const made = await fetch(`${base}/backups`, { method: 'POST', headers: h, body: JSON.stringify({ backup: { volume_id: id, name: 'k8s-backup' } }) });
+        const madeBody = await made.text();
+        assert.equal(made.status, 202, madeBody);
+        const backupId = (JSON.parse(madeBody) as { backup: { id: string } }).backup.id;
+        const getBackup = async () => {
+          const r = await fetch(`${base}/backups/${backupId}`, { headers: h });
+          return r.status === 200 ? ((await r.json()) as { backup: { status: string; fail_reason?: string } }).backup : { status: `HTTP ${r.status}` };
+        };
+        const t2 = performance.now();
+        let b = await getBackup();
+        while (b.status === 'creating' && performance.now() - t2 < 60_000) {
+          await new Promise((r) => setTimeout(r, 250));
+          b = await getBackup();
+        }
+        assert.equal(b.status, 'available', `the backup is made: ${JSON.stringify(b)}\n${running.map((x) => `--- ${x.name}\n${x.proc.output().slice(-2000)}`).join('\n')}`);
+        const backupFiles = (await readdir(backupsDir, { recursive: true })).map(String);
+        assert.ok(backupFiles.length > 0, `backup data on the volume-backups claim (${backupsDir})`);
+        t.diagnostic(`backup ${backupId} available in ${Math.round(performance.now() - t2)} ms; on the volume-backups claim: ${backupFiles.join(', ')}`);
+        const gone = await fetch(`${base}/backups/${backupId}`, { method: 'DELETE', headers: { 'x-auth-token': admin.id } });
+        assert.equal(gone.status, 202, await gone.text());
+        const t3 = performance.now();
+        while ((await getBackup()).status !== 'HTTP 404' && performance.now() - t3 < 60_000) await new Promise((r) => setTimeout(r, 250));
+        assert.equal((await getBackup()).status, 'HTTP 404', 'the backup is deleted before its volume');
+      }
+
+      const deleted = await fetch(`${base}/volumes/${id}`, { method: 'DELETE', headers: { 'x-auth-token': admin.id } });
+      assert.equal(deleted.status, 202, await deleted.text());
+      const t1 = performance.now();
+      while ((await getVolume()).status !== 404 && performance.now() - t1 < 60_000) await new Promise((r) => setTimeout(r, 250));
+      assert.equal((await getVolume()).status, 404, 'the volume is deleted');
+      assert.ok(!(await readdir(join(dataDir, 'volumes'))).some((f) => f.includes(id)), 'and its file is gone from the claim');
+
+      // the kubelet sends SIGTERM to every container and waits terminationGracePeriodSeconds
+      for (const x of running) x.proc.child.kill('SIGTERM');
+      for (const x of running) {
+        const timer = setTimeout(() => x.proc.child.kill('SIGKILL'), x.grace);
+        const exit = await x.proc.exited;
+        clearTimeout(timer);
+        assert.deepEqual([exit.code, exit.signal], [0, null], `${x.name}: SIGTERM, exit 0 within the grace period:\n${exit.output.slice(-2000)}`);
+      }
+      t.diagnostic(`SIGTERM: ${running.map((x) => x.name).join(', ')} exit 0`);
+    } finally {
+      for (const x of running) if (x.proc.child.exitCode === null && x.proc.child.signalCode === null) x.proc.child.kill('SIGKILL');
     }
   });
 

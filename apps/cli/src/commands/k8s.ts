@@ -33,6 +33,8 @@ export const OVERLAY_SECRETS: readonly OverlaySecret[] = [
   { key: 'galera-sst-password', usedBy: 'MariaDB Galera state transfers (ha overlay only)', generate: () => newPassword() },
   { key: 'image-db-password', usedBy: 'the image database user (PostgreSQL role or MariaDB user)', generate: () => newPassword() },
   { key: 'glance-password', usedBy: 'the image service user glance (image.keystone_authtoken.password), set by the image-register Job', generate: () => newPassword() },
+  { key: 'block-storage-db-password', usedBy: 'the block storage database user (PostgreSQL role or MariaDB user block_storage)', generate: () => newPassword() },
+  { key: 'cinder-password', usedBy: 'the block storage service user cinder (block_storage.keystone_authtoken.password), set by the block-storage-register Job', generate: () => newPassword() },
 ];
 
 export const SECRETS_FILE = 'secrets.env';

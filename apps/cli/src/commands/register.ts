@@ -20,9 +20,10 @@ export interface RegisterOptions {
 /** How often a waiting registration tries again: quick enough for a Job, slow enough not to load a starting API. */
 const RETRY_MS = 3000;
 
-/** Where the admin logs in: the identity URL the image service itself validates tokens against. */
-export function registrationAuthUrl(config: AltoConfig): string {
-  return config.image.keystone_authtoken.auth_url ?? `${identityUrl(config)}/v3`;
+/** Where the admin logs in: the identity URL the service itself validates tokens against. */
+export function registrationAuthUrl(config: AltoConfig, service = 'image'): string {
+  const section = service === 'block-storage' ? config.block_storage : config.image;
+  return section.keystone_authtoken.auth_url ?? `${identityUrl(config)}/v3`;
 }
 
 /**
@@ -83,7 +84,7 @@ export async function registerCommand(service: string, sources: ConfigSources, o
   const wait = opts.wait ?? 0;
   if (!Number.isFinite(wait) || wait < 0) throw new ValidationError(`--wait must be a number of seconds, not "${String(opts.wait)}"`, 'cli.bad_wait');
   const regs = registrationsOf(service, config, opts);
-  const authUrl = registrationAuthUrl(config);
+  const authUrl = registrationAuthUrl(config, service);
   const admin = { authUrl, username: config.bootstrap.admin_username, password, projectName: config.bootstrap.admin_project_name };
   const p = progress();
   p.info(`Registering ${regs.map((r) => `${r.name} (${r.type})`).join(' and ')} with the identity service at ${authUrl}`);

@@ -5,7 +5,7 @@ import type { TObject } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '@alto/kernel';
 import { inMicroversionRange, requestBaseUrl, type AnyRoute } from '@alto/http';
-import { InvalidInput, MalformedRequestUrl } from '../domain/errors.js';
+import { BadRequest, InvalidInput, MalformedRequestUrl } from '../domain/errors.js';
 import type { SortSpec } from '../store/keyset.js';
 import type { BlockStorageServices } from '../services.js';
 
@@ -81,9 +81,9 @@ export function nextLinks(frame: BlockStorageFrame, req: FastifyRequest, ctx: Re
 export function parseLimit(query: RawQuery, max: number): number {
   const raw = q1(query, 'limit');
   if (raw === undefined) return max;
-  if (!/^-?\d+$/.test(raw.trim())) throw InvalidInput('limit param must be an integer');
+  if (!/^-?\d+$/.test(raw.trim())) throw BadRequest('limit param must be an integer', 'volume.bad_limit');
   const n = Number(raw);
-  if (n < 0) throw InvalidInput('limit param must be positive');
+  if (n < 0) throw BadRequest('limit param must be positive', 'volume.bad_limit');
   return Math.min(n, max);
 }
 

@@ -112,7 +112,8 @@ function listWhere(q: VolumeListQuery) {
     if (q.none) conds.push(sql<SqlBool>`1 = 0`);
     if (q.projectId !== undefined) conds.push(eb('project_id', '=', q.projectId));
     for (const [k, v] of Object.entries(q.eq)) conds.push(v === null ? eb(k as keyof VolumeTable, 'is', null) : eb(k as keyof VolumeTable, '=', v as never));
-    for (const [k, v] of Object.entries(q.like)) conds.push(eb(k as keyof VolumeTable, 'like', `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+    // '!' escapes: SQLite has no default escape character, so a backslash would match literally there
+    for (const [k, v] of Object.entries(q.like)) conds.push(sql<SqlBool>`${sql.ref(k)} LIKE ${`%${v.replace(/[!%_]/g, (c) => `!${c}`)}%`} ESCAPE '!'`);
     for (const t of q.times) conds.push(eb(t.key, t.op === '!=' ? '<>' : t.op, t.ms));
     for (const [k, v] of Object.entries(q.metadata)) {
       conds.push(eb.exists(eb.selectFrom('volume_metadata as m').select('m.volume_id').whereRef('m.volume_id', '=', 'volume.id').where('m.key', '=', k).where('m.value', '=', v)));
