@@ -11,18 +11,12 @@ import Value from 'typebox/value';
 import type { LightMyRequestResponse } from 'fastify';
 import { migrateToLatest, openDatabase, type Database } from '@alto/db';
 import { createBus, type Bus } from '@alto/bus';
-import { ForbiddenError, UnauthorizedError, manualClock } from '@alto/kernel';
-import { createAuthenticator, createValidators, mountRoutes, type AuthContext, type TokenValidator } from '@alto/http';
-import { Enforcer } from '@alto/policy';
+import { UnauthorizedError, manualClock } from '@alto/kernel';
+import type { AuthContext, TokenValidator } from '@alto/http';
 import { createLogger, createMetricsRegistry } from '@alto/runtime';
 import { BlockStorageSection, type BlockStorageConfig } from '../config.js';
 import { createBlockStorage, type BlockStorageApi } from '../plugin.js';
-import { blockStoragePolicies } from '../policies.js';
-import { PolicyNotAuthorized } from '../domain/errors.js';
 import { volumeDeltas } from '../domain/quotas.js';
-import { TransfersService } from '../domain/transfers.service.js';
-import { projectRoutes } from './common.js';
-import { transferRoutes } from './transfers.js';
 import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { insertVolume } from '../store/volume.repo.js';
@@ -88,28 +82,6 @@ describe('volume transfer routes', () => {
     const log = createLogger({ level: process.env.ALTO_TEST_LOG ?? 'silent' });
     bus = await createBus({ transportUrl: 'inprocess://' }, { logger: log, clock });
     api = await createBlockStorage({ config, database, bus, validator, clock, log, metrics: createMetricsRegistry('transfers-test'), validateResponses: true });
-    // until plugin.ts mounts them, mount the routes here the way it does
-    if (!api.app.hasRoute({ method: 'GET', url: '/v3/os-volume-transfer' })) {
-      const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: config.oslo_policy.enforce_scope, enforceNewDefaults: config.oslo_policy.enforce_new_defaults });
-      const frame = { services: { ...api.services, transfers: new TransfersService(api.core, api.services.quotas) }, maxLimit: config.default.osapi_max_limit };
-      mountRoutes(api.app, projectRoutes(transferRoutes(frame)), {
-        enforcer: {
-          enforce: (name, target, creds) => {
-            try {
-              const t = (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null };
-              enforcer.enforce(name, t, { ...creds, is_admin: Array.isArray(creds.roles) && (creds.roles as string[]).includes('admin') });
-            } catch (err) {
-              if (err instanceof ForbiddenError) throw PolicyNotAuthorized(name);
-              throw err;
-            }
-          },
-        },
-        authenticator: createAuthenticator({ validator, clock }),
-        validators: createValidators(),
-        validationStyle: 'nova',
-        validateResponses: true,
-      });
-    }
     await api.app.ready();
     defaultType = (await database.db.selectFrom('volume_type').select('id').where('name', '=', '__DEFAULT__').executeTakeFirstOrThrow()).id;
   });
