@@ -7,10 +7,9 @@ import type { RequestContext } from '@alto/kernel';
 import { QuotaExceededError, ValidationError } from '@alto/kernel';
 import { createValidators, defineRoute, jsonschemaReason, pyRepr, type AnyRoute } from '@alto/http';
 import { isAdmin } from '../domain/deps.js';
-import { BadRequest } from '../domain/errors.js';
 import type { TransfersService } from '../domain/transfers.service.js';
 import { TRANSFER_BOOLEANS, TRANSFER_COLUMNS, TRANSFER_TIMES, type TransferListQuery } from '../store/transfer.repo.js';
-import { atLeast, nextLinks, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, nextLinks, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
 import { parseOffset } from './messages.js';
 import { TRANSFER_COLLECTION, TransferSchema, TransferSummarySchema, transferSummaryView, transferView } from './transfers.views.js';
 
@@ -78,16 +77,6 @@ const checkAccept = cinderCheck<AcceptBody>(acceptSchema);
 /** Sort keys: the model's columns, with the expires_at Cinder keeps (always NULL) and we do not. */
 const SORT_KEYS = new Set([...TRANSFER_COLUMNS, 'expires_at']);
 const SIZE_OVER_QUOTA = 'VolumeSizeExceedsAvailableQuota: ';
-
-/** common._get_limit_param: int(), positive, capped; a bare HTTPBadRequest (recorded: no "Invalid input received"). */
-function parseLimit(query: RawQuery, max: number): number {
-  const raw = q1(query, 'limit');
-  if (raw === undefined) return max;
-  if (!/^\s*[-+]?\d+\s*$/.test(raw)) throw BadRequest('limit param must be an integer');
-  const n = Number(raw);
-  if (n < 0) throw BadRequest('limit param must be positive');
-  return Math.min(n, max);
-}
 
 /** oslo bool_from_string, not strict: anything unrecognised is false. */
 const truthy = (v: string | boolean | undefined) => (typeof v === 'boolean' ? v : ['1', 't', 'true', 'on', 'y', 'yes'].includes(String(v ?? '').trim().toLowerCase()));
