@@ -7,6 +7,7 @@ import { AltoError, InternalError, type RequestContext } from '@alto/kernel';
 import { availabilityZoneFilter, capabilitiesFilter } from '../scheduler/backend.filters.js';
 import { backendStateOf } from '../workers/volume-scheduler.js';
 import { WORKER_BINARY } from '../workers/volume-worker.js';
+import { backendHostOf } from '../workers/topics.js';
 import { attachmentsOf, insertAttachment, type AttachmentRow } from '../store/attachment.repo.js';
 import { extraSpecsOf, selectTypeById, selectTypeByName, type VolumeTypeRow } from '../store/type.repo.js';
 import { deleteMetadataKey, isReadOnly, metadataOf, READ_ONLY, READ_WRITE, selectVolume, updateVolumeIf, writeMetadata, type VolumeColumns, type VolumeRow } from '../store/volume.repo.js';
@@ -222,7 +223,7 @@ export class VolumeActionsService {
   /** Whether the volume's backend, as its worker last reported it, passes the zone and capability filters for `type`. */
   private async backendFits(row: VolumeRow, type: VolumeTypeRow): Promise<boolean> {
     if (!row.host) return true;
-    const service = await this.d.db.selectFrom('service').selectAll().where('binary', '=', WORKER_BINARY).where('host', '=', row.host).executeTakeFirst();
+    const service = await this.d.db.selectFrom('service').selectAll().where('binary', '=', WORKER_BINARY).where('host', 'in', [row.host, backendHostOf(row.host)]).executeTakeFirst();
     const state = service && backendStateOf(service, 0);
     if (!state) return false;
     const request = {

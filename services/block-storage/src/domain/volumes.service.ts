@@ -3,8 +3,7 @@
 // row, and a bus message that only names the volume (the scheduler or worker converges it).
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '@alto/kernel';
-import { SCHEDULER_TOPIC } from '../workers/topics.js';
-import { VOLUME_TOPIC } from '../workers/topics.js';
+import { SCHEDULER_TOPIC, VOLUME_TOPIC } from '../workers/topics.js';
 import { attachmentsOf, type AttachmentRow } from '../store/attachment.repo.js';
 import { selectProjectDefaultType, selectTypeById, selectTypeByName, typeAccessible, typeNamesOf, type VolumeTypeRow } from '../store/type.repo.js';
 import {

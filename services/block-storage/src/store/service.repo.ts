@@ -45,7 +45,13 @@ export async function allocatedByHost(db: Db): Promise<Map<string, number>> {
     .where('host', 'is not', null)
     .groupBy('host')
     .execute();
-  return new Map(rows.map((r) => [r.host!, Number(r.gb ?? 0)]));
+  // volume hosts are host@backend#pool; the backend's total is what the scheduler weighs
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    const backend = r.host!.split('#')[0]!;
+    out.set(backend, (out.get(backend) ?? 0) + Number(r.gb ?? 0));
+  }
+  return out;
 }
 
 /**

@@ -64,7 +64,7 @@ export async function selectUnheldSnapshotWork(db: Db, host: string, nowMs: numb
     .selectFrom('snapshot')
     .innerJoin('volume', 'volume.id', 'snapshot.volume_id')
     .selectAll('snapshot')
-    .where('volume.host', '=', host)
+    .where((eb) => eb.or([eb('volume.host', '=', host), eb('volume.host', 'like', `${host}#%`)]))
     .where('volume.status', '<>', 'deleting')
     .where('snapshot.deleted', '=', 0)
     .where('snapshot.status', 'in', [...SNAPSHOT_TRANSITIONAL])

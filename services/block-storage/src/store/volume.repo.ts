@@ -61,12 +61,12 @@ export async function finishVolumeTask(db: Db, id: string, owner: string, set: V
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** Volumes on `host` whose transitional work nobody holds (never claimed, or the lease lapsed). */
+/** Volumes on backend `host` (any of its pools) whose transitional work nobody holds (never claimed, or the lease lapsed). */
 export async function selectUnheldWork(db: Db, host: string, nowMs: number): Promise<VolumeRow[]> {
   return db
     .selectFrom('volume')
     .selectAll()
-    .where('host', '=', host)
+    .where((eb) => eb.or([eb('host', '=', host), eb('host', 'like', `${host}#%`)]))
     .where('deleted', '=', 0)
     .where('status', 'in', [...TRANSITIONAL])
     .where((eb) => eb.or([eb('task_owner', 'is', null), eb('task_lease_until', '<', nowMs)]))

@@ -12,7 +12,7 @@ import { deleteExpiredMessages, insertMessage } from '../store/message.repo.js';
 import { selectVolume, type Db, type VolumeRow } from '../store/volume.repo.js';
 import { VOLUME_TOPIC, WORKER_BINARY } from './volume-worker.js';
 
-import { SCHEDULER_TOPIC } from './topics.js';
+import { poolHostOf, SCHEDULER_TOPIC } from './topics.js';
 export { SCHEDULER_TOPIC };
 
 export interface VolumeSchedulerDeps {
@@ -147,7 +147,11 @@ export class VolumeScheduler implements Runnable {
       });
       return;
     }
-    const host = result.backend.host;
+    // Cinder's host@backend#pool: the file backend has one pool, named by volume_backend_name,
+    // which is also how its worker serves the bus (VolumeWorker.start)
+    const caps = result.backend.capabilities;
+    const pool = typeof caps.volume_backend_name === 'string' ? caps.volume_backend_name : 'default';
+    const host = poolHostOf(result.backend.host, pool);
     const r = await this.d.db
       .updateTable('volume')
       .set({ host, availability_zone: result.backend.availabilityZone, updated_at: this.d.clock.nowMs() })

@@ -38,7 +38,7 @@ import {
   type VolumeColumns,
   type VolumeRow,
 } from '../store/volume.repo.js';
-import { VOLUME_TOPIC } from './topics.js';
+import { poolHostOf, sameBackend, VOLUME_TOPIC } from './topics.js';
 
 export interface VolumeWorkerDeps {
   db: Db;
@@ -148,7 +148,8 @@ export class VolumeWorker implements Runnable {
     const methods: Record<string, RpcHandler> = { ...this.d.handlers };
     for (const m of VOLUME_KICKS) methods[m] = kickVolume;
     for (const m of SNAPSHOT_KICKS) methods[m] = kickSnapshot;
-    this.subscription = await this.d.bus.serve({ topic: VOLUME_TOPIC, server: this.d.host }, methods);
+    // senders address a volume's worker by the volume's host, host@backend#pool (the backend's one pool)
+    this.subscription = await this.d.bus.serve({ topic: VOLUME_TOPIC, server: poolHostOf(this.d.host, this.d.backend.name) }, methods);
     await this.report();
     const tick = () => {
       this.reportTimer = setTimeout(() => {
@@ -268,7 +269,7 @@ export class VolumeWorker implements Runnable {
   async reconcile(volumeId: string): Promise<void> {
     const seen = await selectVolume(this.d.db, volumeId);
     // another host's volume is not ours to claim (its lease would block its own worker)
-    if (!seen || seen.host !== this.d.host || !(TRANSITIONAL as readonly string[]).includes(seen.status)) return;
+    if (!seen?.host || !sameBackend(seen.host, this.d.host) || !(TRANSITIONAL as readonly string[]).includes(seen.status)) return;
     const now = this.d.clock.nowMs();
     if (!(await claimVolumeTask(this.d.db, volumeId, TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
     const row = await selectVolume(this.d.db, volumeId);
@@ -418,7 +419,7 @@ export class VolumeWorker implements Runnable {
     const seen = await selectSnapshot(this.d.db, snapshotId);
     if (!seen || !(SNAPSHOT_TRANSITIONAL as readonly string[]).includes(seen.status)) return;
     const volume = await this.d.db.selectFrom('volume').selectAll().where('id', '=', seen.volume_id).executeTakeFirst();
-    if (!volume || volume.host !== this.d.host) return;
+    if (!volume?.host || !sameBackend(volume.host, this.d.host)) return;
     // the snapshots of a volume being deleted are the volume's work (cascade, in order)
     if (volume.status === 'deleting' && seen.status === 'deleting') {
       this.kick(volume.id);
