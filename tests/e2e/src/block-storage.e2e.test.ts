@@ -152,8 +152,16 @@ for (const mode of ['embedded', 'split on postgres+rabbitmq'] as const) {
       assert.equal(JSON.parse(demo(['volume', 'show', String(fromSnap.id), '-f', 'json']).stdout).status, 'available');
       assert.ok(!osj<Row[]>(['volume', 'list']).some((v) => v.ID === fromSnap.id), 'the volume left the admin project');
 
-      // 11. quota: a breach is a 413 and leaves nothing behind
-      os(['quota', 'set', '--volumes', '1', 'lab-demo']);
+      // 11. quota: a breach is a 413 and leaves nothing behind (OSC's `quota set` needs a compute
+      // endpoint, so the limit is set the way cinderclient does: PUT os-quota-sets)
+      const token = String(osj(['token', 'issue']).id);
+      const project = String(osj(['token', 'issue']).project_id);
+      const call = async (method: string, path: string, body?: unknown) => {
+        const r = await fetch(`${t.volumeUrl}/v3/${project}${path}`, { method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        return { status: r.status, body: (await r.text()) || '{}' };
+      };
+      const demoProject = String(osj(['project', 'show', 'lab-demo']).id);
+      assert.equal((await call('PUT', `/os-quota-sets/${demoProject}`, { quota_set: { volumes: 1 } })).status, 200);
       const before = JSON.parse(demo(['volume', 'list', '-f', 'json']).stdout) as Row[];
       const over = demo(['volume', 'create', '--size', '1', 'over-quota'], true);
       assert.notEqual(over.status, 0);
@@ -161,12 +169,6 @@ for (const mode of ['embedded', 'split on postgres+rabbitmq'] as const) {
       assert.equal((JSON.parse(demo(['volume', 'list', '-f', 'json']).stdout) as Row[]).length, before.length);
 
       // 12. bad input is a clean 4xx in Cinder's envelope
-      const token = String(osj(['token', 'issue']).id);
-      const project = String(osj(['token', 'issue']).project_id);
-      const call = async (method: string, path: string, body?: unknown) => {
-        const r = await fetch(`${t.volumeUrl}/v3/${project}${path}`, { method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-        return { status: r.status, body: (await r.text()) || '{}' };
-      };
       const size0 = await call('POST', '/volumes', { volume: { size: 0 } });
       assert.equal(size0.status, 400);
       assert.match(size0.body, /"badRequest".*less than the minimum of 1/);
