@@ -1,7 +1,7 @@
 // `alto status`: checks every component for real (its database answers, the bus round-trips a
 // message, the API answers a real request with a real token) and prints a table or JSON.
 import { passwordToken, request, validateToken } from '@alto/clients';
-import { identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
+import { blockStorageUrl, identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
 import { readClientConfig } from '../client-config.js';
 
 export interface StatusRow {
@@ -33,7 +33,8 @@ export async function status(sources: ConfigSources): Promise<StatusRow[]> {
     return rows;
   }
   // under `alto up` one process answers every component's checks; each row goes to its owner
-  const own = (name: string, component: string) => name.startsWith('image ') === (component === 'image-api');
+  const ownerOf = (name: string) => (name.startsWith('image ') ? 'image-api' : name.startsWith('block-storage ') ? 'volume-api' : 'identity-api');
+  const own = (name: string, component: string) => ownerOf(name) === component;
   for (const c of ready.body.checks.filter((x) => own(x.name, 'identity-api'))) rows.push({ component: 'identity-api', check: c.name, ok: c.ok, ms: Math.round(c.ms), detail: c.detail ?? '' });
 
   // A real request with a real token, as a user would make it.
@@ -76,6 +77,34 @@ export async function status(sources: ConfigSources): Promise<StatusRow[]> {
       await timed('image-api', 'list images', async () => {
         const r = await request<{ images: unknown[] }>(`${img}/v2/images?limit=1000`, { headers: { 'x-auth-token': tk } });
         return `${r.body.images.length} image(s) visible to ${config.bootstrap.admin_username}`;
+      }),
+    );
+  }
+
+  // volume-api: its database, then the services os-services reports (scheduler, workers, backup)
+  // and a real volume listing, with the same token
+  const vol = blockStorageUrl(config);
+  const volReady = await request<{ checks: { name: string; ok: boolean; ms: number; detail?: string }[] }>(`${vol}/readyz`, { accept: [200, 503], timeoutMs: 8000 }).catch((err: unknown) => err as Error);
+  if (volReady instanceof Error) {
+    rows.push({ component: 'volume-api', check: 'reachable', ok: false, ms: 0, detail: `${volReady.message} (is "alto up" or "alto serve volume-api" running?)` });
+    return rows;
+  }
+  for (const c of volReady.body.checks.filter((x) => own(x.name, 'volume-api'))) rows.push({ component: 'volume-api', check: c.name, ok: c.ok, ms: Math.round(c.ms), detail: c.detail ?? '' });
+  if (token) {
+    const tk = token;
+    rows.push(
+      await timed('volume-api', 'services up', async () => {
+        const r = await request<{ services: { binary: string; host: string; state: string; status: string }[] }>(`${vol}/v3/os-services`, { headers: { 'x-auth-token': tk } });
+        const down = r.body.services.filter((s) => s.status === 'enabled' && s.state !== 'up');
+        if (!r.body.services.some((s) => s.binary === 'cinder-volume' && s.state === 'up')) throw new Error('no cinder-volume worker is up: volumes cannot be created (is "alto serve volume-worker" running?)');
+        if (down.length) throw new Error(`down: ${down.map((s) => `${s.binary} on ${s.host}`).join(', ')}`);
+        return r.body.services.map((s) => `${s.binary} on ${s.host}`).join(', ');
+      }),
+    );
+    rows.push(
+      await timed('volume-api', 'list volumes', async () => {
+        const r = await request<{ volumes: unknown[] }>(`${vol}/v3/volumes?limit=1000`, { headers: { 'x-auth-token': tk } });
+        return `${r.body.volumes.length} volume(s) in ${config.bootstrap.admin_project_name}`;
       }),
     );
   }

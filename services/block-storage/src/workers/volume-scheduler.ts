@@ -88,6 +88,8 @@ export class VolumeScheduler implements Runnable {
         },
       },
     );
+    // os-services lists the scheduler from its first moment, not after the first sweep
+    await reportService(this.d.db, { host: this.d.host, binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, availabilityZone: this.d.availabilityZone ?? 'nova', nowMs: this.d.clock.nowMs() });
     this.schedule();
   }
 
