@@ -7,116 +7,53 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { migrateToLatest, openDatabase, type Database } from '@alto/db';
-import { createBus, type Bus } from '@alto/bus';
-import { ForbiddenError, UnauthorizedError, policyCredentials, systemClock, type RequestContext } from '@alto/kernel';
-import { computeRenderer, createAuthenticator, createHttpServer, createValidators, mountRoutes, registerMicroversions, type AuthContext, type TokenValidator } from '@alto/http';
-import { Enforcer } from '@alto/policy';
-import { createLogger } from '@alto/runtime';
-import { blockStoragePolicies } from '../policies.js';
-import type { Authorizer, BlockStorageCoreDeps } from '../domain/deps.js';
-import { PolicyNotAuthorized } from '../domain/errors.js';
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '@alto/db';
+import { systemClock } from '@alto/kernel';
 import { QuotaEngine } from '../domain/quotas.js';
 import { VolumesService } from '../domain/volumes.service.js';
 import { BackupsService } from '../domain/backups.service.js';
 import { FileBackend } from '../drivers/file-backend.js';
 import { PosixBackupDriver } from '../drivers/posix-backup.js';
-import { blockStorageMigrations } from '../store/migrations/index.js';
 import { insertVolume, selectVolume } from '../store/volume.repo.js';
 import type { BackupTable, BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { insertBackup } from '../store/backup.repo.js';
 import { reportService } from '../store/service.repo.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
+import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, cinderPolicy, defaultTypeId, faultMessage, mountForTest, openTestStore, testCore, type Call } from '../testing/route-harness.js';
 import { BackupWorker } from '../workers/backup-worker.js';
 import { VolumeScheduler } from '../workers/volume-scheduler.js';
 import { VolumeWorker } from '../workers/volume-worker.js';
-import { projectRoutes, type BlockStorageFrame } from './common.js';
+import type { BlockStorageFrame } from './common.js';
 import { backupRoutes, type BackupFrame } from './backups.js';
 
 type Json = Record<string, any>;
 
-const ADMIN_PROJECT = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
-const OWNER_PROJECT = 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1';
-const OTHER_PROJECT = 'c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2';
 const VOLUME_HOST = 'host1@file#file';
 const MiB = 1024 * 1024;
-const PERSONAS: Record<string, { userId: string; projectId: string; roles: string[] }> = {
-  '<admin>': { userId: 'u-admin', projectId: ADMIN_PROJECT, roles: ['admin', 'member', 'reader'] },
-  '<member>': { userId: 'u-member', projectId: OWNER_PROJECT, roles: ['member', 'reader'] },
-  '<reader>': { userId: 'u-reader', projectId: OWNER_PROJECT, roles: ['reader'] },
-  '<other>': { userId: 'u-other', projectId: OTHER_PROJECT, roles: ['member', 'reader'] },
-};
-const validator: TokenValidator = {
-  validate: async (token): Promise<AuthContext> => {
-    const p = PERSONAS[token];
-    if (!p) throw new UnauthorizedError('The request you have made requires authentication.', 'auth.invalid_token');
-    return { userId: p.userId, userDomainId: 'default', projectId: p.projectId, projectDomainId: 'default', roles: p.roles, isAdminProject: p.roles.includes('admin'), serviceRoles: [] };
-  },
-};
 const noQemu = spawnSync('sh', ['-c', 'command -v qemu-img']).status !== 0 ? 'qemu-img is not installed (Debian qemu-utils)' : false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const message = (r: LightMyRequestResponse) => (Object.values(r.json<Json>())[0] as Json).message as string;
 
 interface Harness {
   app: FastifyInstance;
   database: Database<BlockStorageDB>;
   backend: FileBackend;
-  call(as: string, method: string, url: string, body?: unknown, version?: string): Promise<LightMyRequestResponse>;
+  call: Call;
   /** A live volume of the owner on host1, holding `pattern` at offset 0 when given. */
   volume(over?: Partial<VolumeTable>, pattern?: Buffer): Promise<string>;
   close(): Promise<void>;
 }
 
 async function startHarness(maxLimit = 1000, opts: { workers?: boolean } = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'alto-bs-backups-'));
-  const database = openDatabase<BlockStorageDB>({ connection: `sqlite:///${join(dir, 'bs.db')}`, sqlite_synchronous: 'normal' });
-  await migrateToLatest(database, blockStorageMigrations);
   const clock = systemClock;
-  const log = createLogger({ level: process.env.ALTO_TEST_LOG ?? 'silent' });
-  const bus: Bus = await createBus({ transportUrl: 'inprocess://' }, { logger: log, clock });
-  // plugin.ts's policy wiring: Cinder's credentials carry is_admin; refusals name the rule
-  const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true });
-  const enforce = (rule: string, target: Record<string, unknown>, creds: Record<string, unknown>) => {
-    try {
-      enforcer.enforce(rule, target, { ...creds, is_admin: Array.isArray(creds.roles) && (creds.roles as string[]).includes('admin') });
-    } catch (err) {
-      if (err instanceof ForbiddenError) throw PolicyNotAuthorized(rule);
-      throw err;
-    }
-  };
-  const defaultTarget = (ctx: RequestContext) => ({ project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null });
-  const authz: Authorizer = {
-    enforce: (rule, ctx, target) => enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx)),
-    check: (rule, ctx, target) => {
-      try {
-        enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-  };
-  const core: BlockStorageCoreDeps = {
-    db: database.db,
-    bus,
-    clock,
-    log,
-    authz,
-    config: {
-      osapiMaxLimit: maxLimit,
-      defaultVolumeType: '__DEFAULT__',
-      storageAvailabilityZone: 'nova',
-      quotaDefaults: { volumes: 10, snapshots: 10, gigabytes: 1000, backups: 10, backup_gigabytes: 1000, groups: 10, per_volume_gigabytes: -1 },
-      messageTtlSeconds: 2592000,
-      serviceDownSeconds: 60,
-    },
-  };
+  const store = await openTestStore('alto-bs-backups-', clock);
+  const { dir, database, bus, log } = store;
+  const { enforce, authz } = cinderPolicy();
+  const core = testCore(store, clock, authz, { osapiMaxLimit: maxLimit });
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
   const volumes = new VolumesService(core, quotas);
   const services = { volumes, backups: new BackupsService(core, quotas, volumes, { pollMs: 20 }), quotas, authz } as unknown as BlockStorageServices & BackupFrame['services'];
@@ -132,44 +69,13 @@ async function startHarness(maxLimit = 1000, opts: { workers?: boolean } = {}): 
   const components = opts.workers === false ? [] : [worker, scheduler, backupWorker];
   for (const c of components) await c.start();
 
-  const app = createHttpServer({
-    logger: log,
-    bodyLimit: 114688,
-    renderer: computeRenderer({
-      retryAfter: '0',
-      messages: {
-        'http.malformed_json': 'Malformed request body',
-        'http.route_not_found': 'The resource could not be found.',
-        'http.microversion_out_of_range': 'The resource could not be found.',
-        'http.missing_body': 'The server could not comply with the request since it is either malformed or otherwise incorrect.',
-      },
-    }),
-  });
-  registerMicroversions(app, { serviceType: 'volume', min: '3.0', max: '3.70' });
-  mountRoutes(app, projectRoutes(backupRoutes(frame)), {
-    enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
-    authenticator: createAuthenticator({ validator, clock }),
-    validators: createValidators(),
-    validationStyle: 'nova',
-  });
-  await app.ready();
-  const defaultType = (await database.db.selectFrom('volume_type').select('id').where('name', '=', '__DEFAULT__').executeTakeFirstOrThrow()).id;
+  const app = await mountForTest(backupRoutes(frame), { log, clock, enforce, validateResponses: false });
+  const defaultType = await defaultTypeId(database);
   return {
     app,
     database,
     backend,
-    call: (as, method, url, body, version) =>
-      app.inject({
-        method: method as 'GET',
-        url,
-        headers: {
-          'x-auth-token': as,
-          accept: '*/*',
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(version ? { 'openstack-api-version': `volume ${version}` } : {}),
-        },
-        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-      }),
+    call: caller(app),
     volume: async (over = {}, pattern) => {
       const row = volumeRow({ project_id: OWNER_PROJECT, user_id: 'u-member', host: VOLUME_HOST, status: 'available', volume_type_id: defaultType, ...over });
       await insertVolume(database.db, row);
@@ -186,9 +92,7 @@ async function startHarness(maxLimit = 1000, opts: { workers?: boolean } = {}): 
     close: async () => {
       for (const c of components.reverse()) await c.stop();
       await app.close();
-      await bus.close();
-      await database.close();
-      rmSync(dir, { recursive: true, force: true });
+      await store.close();
     },
   };
 }
@@ -271,7 +175,7 @@ describe('backups through the API', { skip: noQemu }, () => {
     const p = `/v3/${OWNER_PROJECT}/backups`;
     let r = await h.call('<member>', 'POST', p, { backup: {} });
     assert.equal(r.statusCode, 400);
-    assert.equal(message(r), "Invalid input for field/attribute backup. Value: {}. 'volume_id' is a required property");
+    assert.equal(faultMessage(r), "Invalid input for field/attribute backup. Value: {}. 'volume_id' is a required property");
     r = await h.call('<member>', 'POST', p, { backup: { volume_id: randomUUID(), metadata: { a: 'b' } } }, '3.42');
     assert.equal(r.statusCode, 400, 'metadata only from 3.43');
     r = await h.call('<member>', 'POST', p, { backup: { volume_id: randomUUID() } });
@@ -283,7 +187,7 @@ describe('backups through the API', { skip: noQemu }, () => {
     const vol = await h.volume();
     r = await h.call('<reader>', 'POST', p, { backup: { volume_id: vol } });
     assert.equal(r.statusCode, 403);
-    assert.equal(message(r), "Policy doesn't allow backup:create to be performed.");
+    assert.equal(faultMessage(r), "Policy doesn't allow backup:create to be performed.");
     r = await h.call('<other>', 'POST', `/v3/backups`, { backup: { volume_id: vol } });
     assert.equal(r.statusCode, 404, 'another project’s volume is not found');
 
@@ -299,19 +203,19 @@ describe('backups through the API', { skip: noQemu }, () => {
     assert.equal(r.statusCode, 400, 'metadata updates from 3.43');
     r = await h.call('<member>', 'POST', `${p}/${id}/restore`, { restore: { volume_id: inUse } });
     assert.equal(r.statusCode, 400);
-    assert.equal(message(r), 'Invalid volume: Volume to be restored to must be available');
+    assert.equal(faultMessage(r), 'Invalid volume: Volume to be restored to must be available');
 
     r = await h.call('<member>', 'POST', `${p}/${id}/action`, { 'os-reset_status': { status: 'error' } });
     assert.equal(r.statusCode, 403);
-    assert.equal(message(r), "Policy doesn't allow volume_extension:backup_admin_actions:reset_status to be performed.");
+    assert.equal(faultMessage(r), "Policy doesn't allow volume_extension:backup_admin_actions:reset_status to be performed.");
     r = await h.call('<admin>', 'POST', `/v3/backups/${id}/action`, { 'os-reset_status': { status: 'creating' } });
     assert.equal(r.statusCode, 400);
-    assert.equal(message(r), "Backup status: creating is invalid, valid statuses are: ['available', 'error'].");
+    assert.equal(faultMessage(r), "Backup status: creating is invalid, valid statuses are: ['available', 'error'].");
     r = await h.call('<admin>', 'POST', `/v3/backups/${id}/action`, { 'os-reset_status': { status: 'error' } });
     assert.equal(r.statusCode, 202, r.body);
     assert.equal(await statusOf(id), 'error');
     r = await h.call('<member>', 'POST', `${p}/${id}/action`, { 'os-force_delete': {} });
-    assert.equal(message(r), "Policy doesn't allow volume_extension:backup_admin_actions:force_delete to be performed.");
+    assert.equal(faultMessage(r), "Policy doesn't allow volume_extension:backup_admin_actions:force_delete to be performed.");
     r = await h.call('<admin>', 'POST', `/v3/backups/${id}/action`, { 'os-force_delete': {} });
     assert.equal(r.statusCode, 202, r.body);
     await until('force-deleted', async () => (await statusOf(id)) === 'gone');
@@ -329,13 +233,13 @@ describe('backups through the API', { skip: noQemu }, () => {
     assert.deepEqual((r.json().backups as Json[]).map((b) => b.name), ['l-b']);
     r = await h.call('<member>', 'GET', `${p}?host=x`, undefined, '3.31');
     assert.equal(r.statusCode, 400);
-    assert.equal(message(r), 'Invalid filters host are found in query options.');
+    assert.equal(faultMessage(r), 'Invalid filters host are found in query options.');
     r = await h.call('<member>', 'GET', `${p}?host=x&all_tenants=1&status=available`, undefined, '3.30');
     assert.equal(r.statusCode, 200, 'before 3.31 members’ other filters are dropped');
     r = await h.call('<member>', 'GET', `${p}?sort=name:asc`, undefined, '3.36');
     assert.equal(r.statusCode, 400);
     r = await h.call('<member>', 'GET', `${p}?name~=l-`, undefined, '3.37');
-    assert.equal(message(r), 'Invalid filters name~ are found in query options.', 'like filters are not configured for members');
+    assert.equal(faultMessage(r), 'Invalid filters name~ are found in query options.', 'like filters are not configured for members');
     const first = (await h.call('<member>', 'GET', `${p}?sort=name:desc`, undefined, '3.37')).json();
     assert.deepEqual(Object.keys(first.backups[0] as Json).sort(), ['id', 'links', 'name']);
     r = await h.call('<admin>', 'GET', `/v3/backups?sort=name:desc&name~=l-&all_tenants=1`, undefined, '3.37');
@@ -346,7 +250,7 @@ describe('backups through the API', { skip: noQemu }, () => {
     assert.deepEqual((page2.backups as Json[]).map((b) => b.name), ['l-a']);
     const skipped = (await h.call('<admin>', 'GET', `/v3/backups?sort=name:desc&name~=l-&all_tenants=1&offset=1`, undefined, '3.37')).json();
     assert.deepEqual((skipped.backups as Json[]).map((b) => b.name), ['l-b', 'l-a']);
-    assert.equal(message(await h.call('<member>', 'GET', `${p}?offset=-1`)), 'offset must be >= 0');
+    assert.equal(faultMessage(await h.call('<member>', 'GET', `${p}?offset=-1`)), 'offset must be >= 0');
     const counted = (await h.call('<member>', 'GET', `${p}/detail?with_count=true&status=available`, undefined, '3.45')).json();
     assert.equal(counted.count, 3);
     assert.equal((counted.backups as Json[]).length, 2, 'a page, counted whole');

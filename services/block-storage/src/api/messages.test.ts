@@ -4,13 +4,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Action, Detail, Resource } from '../domain/message-fields.js';
-import { OTHER_PROJECT, OWNER_PROJECT, contextOf, fixture, scrubTimes, startAdminHarness, substitute, type AdminHarness } from '../testing/admin-harness.js';
+import { OTHER_PROJECT, OWNER_PROJECT, contextOf, fixture, scrubTimes, startAdminHarness, substitute, faultMessage, type AdminHarness } from '../testing/admin-harness.js';
 
 type Json = Record<string, any>;
 
 const DOOMED = '5d0c2a7e-6a0e-4c8e-9e1b-000000000001';
 const TYPED = '5d0c2a7e-6a0e-4c8e-9e1b-000000000002';
-const message = (r: { json(): unknown }) => Object.values(r.json() as Json)[0].message as string;
 const noValidHost = (resourceUuid: string, projectId = OWNER_PROJECT) => ({
   projectId,
   resourceType: Resource.VOLUME,
@@ -76,9 +75,9 @@ describe('messages beyond the recording', () => {
     assert.deepEqual(await idsOf('<member>', '?sort=created_at:asc&limit=2&offset=1'), [ids[1], ids[2]]);
     // before 3.5 the query is ignored (but the page is still osapi_max_limit long)
     assert.deepEqual(await idsOf('<member>', '?limit=1&sort=created_at:asc', '3.3'), [ids[3], ids[2], ids[1]]);
-    assert.equal(message(await list('<member>', '?offset=-1')), 'offset must be >= 0');
-    assert.equal(message(await list('<member>', '?sort=colour')), 'Invalid input received: Invalid sort key');
-    assert.equal(message(await list('<member>', '?marker=5d0c2a7e-6a0e-4c8e-9e1b-000000000999')), 'Message 5d0c2a7e-6a0e-4c8e-9e1b-000000000999 could not be found.');
+    assert.equal(faultMessage(await list('<member>', '?offset=-1')), 'offset must be >= 0');
+    assert.equal(faultMessage(await list('<member>', '?sort=colour')), 'Invalid input received: Invalid sort key');
+    assert.equal(faultMessage(await list('<member>', '?marker=5d0c2a7e-6a0e-4c8e-9e1b-000000000999')), 'Message 5d0c2a7e-6a0e-4c8e-9e1b-000000000999 could not be found.');
   });
 
   test('filters: any column before 3.31 (unknown ones match nothing), the allowed five from 3.31, like filters for admins', async () => {
@@ -87,8 +86,8 @@ describe('messages beyond the recording', () => {
     assert.deepEqual(await idsOf('<member>', '?colour=red', '3.30'), []);
     const r = await list('<member>', '?detail_id=010&colour=red', '3.31');
     assert.equal(r.statusCode, 400);
-    assert.equal(message(r), 'Invalid filters detail_id,colour are found in query options.');
-    assert.equal(message(await list('<member>', '?event_id~=007', '3.34')), 'Invalid filters event_id~ are found in query options.');
+    assert.equal(faultMessage(r), 'Invalid filters detail_id,colour are found in query options.');
+    assert.equal(faultMessage(await list('<member>', '?event_id~=007', '3.34')), 'Invalid filters event_id~ are found in query options.');
     assert.deepEqual(await idsOf('<member>', '?all_tenants=1&resource_type=VOLUME', '3.31'), [ids[3], ids[2], ids[1]]);
     assert.deepEqual(await idsOf('<admin>', `?event_id~=007&project_id=${OWNER_PROJECT}`, '3.34'), [ids[3]]);
   });
@@ -102,7 +101,7 @@ describe('messages beyond the recording', () => {
     assert.deepEqual(await idsOf('<admin>', `?resource_uuid=${DOOMED}`), [theirs.id]);
     assert.deepEqual(await idsOf('<member>', `?resource_uuid=${DOOMED}`), []);
     // a reader reads but does not delete
-    assert.equal(message(await h.call('<reader>', 'DELETE', `/v3/messages/${ids[0]}`, undefined, '3.3')), "Policy doesn't allow message:delete to be performed.");
+    assert.equal(faultMessage(await h.call('<reader>', 'DELETE', `/v3/messages/${ids[0]}`, undefined, '3.3')), "Policy doesn't allow message:delete to be performed.");
     const m = (await h.call('<reader>', 'GET', `/v3/messages/${ids[3]}`, undefined, '3.3')).json().message as Json;
     assert.equal(m.user_message, 'extend volume:Volume Driver failed to extend volume.');
   });

@@ -4,7 +4,7 @@
 // class updates and their wording, 3.39's project_id, the personas).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, fixture, startAdminHarness, substitute, type AdminHarness } from '../testing/admin-harness.js';
+import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, fixture, startAdminHarness, substitute, faultMessage, type AdminHarness } from '../testing/admin-harness.js';
 
 type Json = Record<string, any>;
 
@@ -60,7 +60,6 @@ describe('os-quota-sets beyond the recording', () => {
   after(async () => h?.close());
 
   const put = (project: string, body: unknown, as = '<admin>') => h.call(as, 'PUT', `/v3/os-quota-sets/${project}`, body);
-  const message = (r: { json(): unknown }) => Object.values(r.json() as Json)[0].message as string;
 
   test('every live type adds its three keys, defaulting to -1; a deleted type takes them away', async () => {
     // after the migration's __DEFAULT__, whenever that was made
@@ -88,13 +87,13 @@ describe('os-quota-sets beyond the recording', () => {
     for (const [v, m] of cases) {
       const r = await put(OTHER_PROJECT, { quota_set: { volumes: v } });
       assert.equal(r.statusCode, 400);
-      assert.equal(message(r), m);
+      assert.equal(faultMessage(r), m);
     }
     // bad keys are all named, after every value passed
-    assert.equal(message(await put(OTHER_PROJECT, { quota_set: { colour: 1, volumes: 3, size: 2 } })), 'Invalid input received: Bad key(s) in quota set: colour, size');
-    assert.equal(message(await put(OTHER_PROJECT, { quota_set: {} })), 'Invalid input for field/attribute quota_set. Value: {}. {} does not have enough properties');
-    assert.equal(message(await put(OTHER_PROJECT, { quota: { volumes: 1 } })), "'quota_set' is a required property");
-    assert.equal(message(await put(OTHER_PROJECT, { quota_set: { volumes: 1 }, x: 1 })), "Additional properties are not allowed ('x' was unexpected)");
+    assert.equal(faultMessage(await put(OTHER_PROJECT, { quota_set: { colour: 1, volumes: 3, size: 2 } })), 'Invalid input received: Bad key(s) in quota set: colour, size');
+    assert.equal(faultMessage(await put(OTHER_PROJECT, { quota_set: {} })), 'Invalid input for field/attribute quota_set. Value: {}. {} does not have enough properties');
+    assert.equal(faultMessage(await put(OTHER_PROJECT, { quota: { volumes: 1 } })), "'quota_set' is a required property");
+    assert.equal(faultMessage(await put(OTHER_PROJECT, { quota_set: { volumes: 1 }, x: 1 })), "Additional properties are not allowed ('x' was unexpected)");
     // nothing was half written
     assert.equal((await h.call('<admin>', 'GET', `/v3/os-quota-sets/${OTHER_PROJECT}`)).json().quota_set.volumes, 7);
   });
@@ -105,7 +104,7 @@ describe('os-quota-sets beyond the recording', () => {
     assert.equal((await put(p, { quota_set: { gigabytes: 1 } })).statusCode, 200);
     const r = await put(p, { quota_set: { gigabytes: 6 } });
     assert.equal(r.statusCode, 400);
-    assert.equal(message(r), 'Quota gigabytes limit must be equal or greater than existing resources. Current usage is 7 and the requested limit is 6.');
+    assert.equal(faultMessage(r), 'Quota gigabytes limit must be equal or greater than existing resources. Current usage is 7 and the requested limit is 6.');
     assert.equal((await put(p, { quota_set: { gigabytes: 7 } })).statusCode, 200);
     assert.equal((await put(p, { quota_set: { gigabytes: -1 } })).statusCode, 200);
     const usage = (await h.call('<admin>', 'GET', `/v3/os-quota-sets/${p}?usage=true`)).json().quota_set as Json;
@@ -117,8 +116,8 @@ describe('os-quota-sets beyond the recording', () => {
     assert.equal((await h.call('<reader>', 'GET', `/v3/os-quota-sets/${OWNER_PROJECT}`)).statusCode, 200);
     assert.equal((await h.call('<reader>', 'GET', `/v3/os-quota-sets/${OWNER_PROJECT}/defaults`)).statusCode, 200);
     assert.equal((await h.call('<other>', 'GET', `/v3/os-quota-sets/${OWNER_PROJECT}/defaults`)).statusCode, 403);
-    assert.equal(message(await h.call('<member>', 'DELETE', `/v3/os-quota-sets/${OWNER_PROJECT}`)), "Policy doesn't allow volume_extension:quotas:delete to be performed.");
-    assert.equal(message(await h.call('<member>', 'GET', '/v3/os-quota-class-sets/default')), "Policy doesn't allow volume_extension:quota_classes:get to be performed.");
+    assert.equal(faultMessage(await h.call('<member>', 'DELETE', `/v3/os-quota-sets/${OWNER_PROJECT}`)), "Policy doesn't allow volume_extension:quotas:delete to be performed.");
+    assert.equal(faultMessage(await h.call('<member>', 'GET', '/v3/os-quota-class-sets/default')), "Policy doesn't allow volume_extension:quota_classes:get to be performed.");
     assert.equal((await h.call('<member>', 'PUT', '/v3/os-quota-class-sets/default', { quota_class_set: { volumes: 1 } })).statusCode, 403);
     // the project in the URL must be the token's, for admins too
     assert.equal((await h.call('<admin>', 'GET', `/v3/${OWNER_PROJECT}/os-quota-sets/${OWNER_PROJECT}`)).statusCode, 400);
@@ -147,7 +146,7 @@ describe('os-quota-sets beyond the recording', () => {
     for (const [body, m] of bad) {
       const x = await h.call('<admin>', 'PUT', '/v3/os-quota-class-sets/default', { quota_class_set: body });
       assert.equal(x.statusCode, 400);
-      assert.equal(message(x), m);
+      assert.equal(faultMessage(x), m);
     }
   });
 });

@@ -3,7 +3,7 @@
 // rows like the recording's, then states, host matching, zones of disabled services, pool filters.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PROJECT, OWNER_PROJECT, fixture, scrubTimes, startAdminHarness, substitute, type AdminHarness } from '../testing/admin-harness.js';
+import { ADMIN_PROJECT, OWNER_PROJECT, fixture, scrubTimes, startAdminHarness, substitute, faultMessage, type AdminHarness } from '../testing/admin-harness.js';
 
 type Json = Record<string, any>;
 
@@ -25,7 +25,6 @@ const FAKE_CAPS = {
   vendor_name: 'Open Source',
   driver_version: '3.0.0',
 };
-const message = (r: { json(): unknown }) => Object.values(r.json() as Json)[0].message as string;
 
 async function recordedServices(h: AdminHarness) {
   await h.service({ host: 'cinder-ref', binary: 'cinder-scheduler', topic: 'cinder-scheduler' });
@@ -105,7 +104,7 @@ describe('os-services beyond the recording', () => {
     assert.equal((await h.call('<admin>', 'PUT', '/v3/os-services/freeze', { host: 'other' })).statusCode, 200);
     assert.equal((await list('?host=other@lvm'))[0]!.frozen, true);
     assert.deepEqual(((await h.call('<admin>', 'GET', '/v3/scheduler-stats/get_pools')).json().pools as Json[]).map((p) => p.name), ['cinder-ref@fake#fake']);
-    assert.equal(message(await h.call('<admin>', 'PUT', '/v3/os-services/freeze', { host: 'other@lvm' })), "Invalid input received: frozen in ['other@lvm'] must be False to failover.");
+    assert.equal(faultMessage(await h.call('<admin>', 'PUT', '/v3/os-services/freeze', { host: 'other@lvm' })), "Invalid input received: frozen in ['other@lvm'] must be False to failover.");
     assert.equal((await h.call('<admin>', 'PUT', '/v3/os-services/thaw', { host: 'other@lvm' })).statusCode, 200);
     assert.equal((await list('?host=other@lvm'))[0]!.frozen, false);
   });
@@ -125,9 +124,9 @@ describe('os-services beyond the recording', () => {
     for (const [action, body, status, m] of cases) {
       const r = await h.call('<admin>', 'PUT', `/v3/os-services/${action}`, body);
       assert.equal(r.statusCode, status, `${action} ${JSON.stringify(body)}: ${r.body}`);
-      assert.equal(message(r), m);
+      assert.equal(faultMessage(r), m);
     }
-    assert.equal(message(await h.call('<member>', 'PUT', '/v3/os-services/enable', { host: 'other@lvm', binary: 'cinder-volume' })), "Policy doesn't allow volume_extension:services:update to be performed.");
+    assert.equal(faultMessage(await h.call('<member>', 'PUT', '/v3/os-services/enable', { host: 'other@lvm', binary: 'cinder-volume' })), "Policy doesn't allow volume_extension:services:update to be performed.");
   });
 });
 
@@ -164,22 +163,22 @@ describe('scheduler pools and capabilities', () => {
     assert.deepEqual(await names('?total_capacity_gb=100', '3.30'), ['other@lvm#lvm']);
     const r = await pools('?storage_protocol=iSCSI', '3.31');
     assert.equal(r.statusCode, 400);
-    assert.equal(message(r), 'Invalid filters storage_protocol are found in query options.');
+    assert.equal(faultMessage(r), 'Invalid filters storage_protocol are found in query options.');
     assert.deepEqual(await names('?volume_type=thin', '3.34'), ['cinder-ref@fake#fake', 'other@lvm#lvm']);
     assert.deepEqual(await names('?volume_type=thin', '3.35'), ['other@lvm#lvm']);
     assert.deepEqual(await names('?volume_type=7b0c1e9e-0f6a-4d4e-9c55-3c3f7f0a0001', '3.35'), ['other@lvm#lvm']);
-    assert.equal(message(await pools('?volume_type=gold', '3.35')), 'Volume type with name gold could not be found.');
+    assert.equal(faultMessage(await pools('?volume_type=gold', '3.35')), 'Volume type with name gold could not be found.');
     const detail = ((await pools('?detail=true&name=other@lvm%23lvm', '3.28')).json().pools as Json[])[0]!;
     assert.deepEqual([detail.capabilities.storage_protocol, detail.capabilities.pool_name, detail.capabilities.allocated_capacity_gb], ['iSCSI', 'lvm', 0]);
-    assert.equal(message(await pools('?detail=maybe')), "Value 'maybe' for 'detail' is not a boolean.");
+    assert.equal(faultMessage(await pools('?detail=maybe')), "Value 'maybe' for 'detail' is not a boolean.");
   });
 
   test('capabilities: any host form of a volume service; unknown is 404; admins only', async () => {
     const r = await h.call('<admin>', 'GET', '/v3/capabilities/other');
     assert.equal(r.statusCode, 200);
     assert.deepEqual([r.json().namespace, r.json().storage_protocol, r.json().pool_name], ['OS::Storage::Capabilities::other@lvm', 'iSCSI', null]);
-    assert.equal(message(await h.call('<admin>', 'GET', '/v3/capabilities/nowhere')), "Can't find service: nowhere");
-    assert.equal(message(await h.call('<member>', 'GET', '/v3/capabilities/other@lvm')), "Policy doesn't allow volume_extension:capabilities to be performed.");
+    assert.equal(faultMessage(await h.call('<admin>', 'GET', '/v3/capabilities/nowhere')), "Can't find service: nowhere");
+    assert.equal(faultMessage(await h.call('<member>', 'GET', '/v3/capabilities/other@lvm')), "Policy doesn't allow volume_extension:capabilities to be performed.");
     assert.equal((await h.call('<member>', 'GET', '/v3/scheduler-stats/get_pools')).statusCode, 403);
   });
 });

@@ -4,153 +4,58 @@
 // filters per microversion, pages and counts, metadata errors, the actions, persona decisions).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { migrateToLatest, openDatabase, type Database } from '@alto/db';
-import { createBus, type Bus } from '@alto/bus';
-import { ForbiddenError, UnauthorizedError, manualClock, policyCredentials, type ManualClock, type RequestContext } from '@alto/kernel';
-import { computeRenderer, createAuthenticator, createHttpServer, createValidators, mountRoutes, registerMicroversions, type AuthContext, type TokenValidator } from '@alto/http';
-import { Enforcer } from '@alto/policy';
-import { createLogger } from '@alto/runtime';
-import { blockStoragePolicies } from '../policies.js';
-import type { Authorizer, BlockStorageCoreDeps } from '../domain/deps.js';
-import { PolicyNotAuthorized } from '../domain/errors.js';
+import type { Database } from '@alto/db';
+import { manualClock, type ManualClock } from '@alto/kernel';
 import { QuotaEngine } from '../domain/quotas.js';
 import { SnapshotsService } from '../domain/snapshots.service.js';
-import { blockStorageMigrations } from '../store/migrations/index.js';
 import { insertVolume } from '../store/volume.repo.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
+import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, cinderPolicy, defaultTypeId, faultMessage, mountForTest, openTestStore, scrubTimes, testCore, type Call } from '../testing/route-harness.js';
 import { VOLUME_TOPIC } from '../workers/topics.js';
-import { projectRoutes, type BlockStorageFrame } from './common.js';
+import type { BlockStorageFrame } from './common.js';
 import { snapshotRoutes } from './snapshots.js';
 
 type Json = Record<string, any>;
 
-const ADMIN_PROJECT = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
-const OWNER_PROJECT = 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1';
-const OTHER_PROJECT = 'c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2';
 const HOST = 'cinder-ref@fake#fake';
-const PERSONAS: Record<string, { userId: string; projectId: string; roles: string[] }> = {
-  '<admin>': { userId: 'u-admin', projectId: ADMIN_PROJECT, roles: ['admin', 'member', 'reader'] },
-  '<member>': { userId: 'u-member', projectId: OWNER_PROJECT, roles: ['member', 'reader'] },
-  '<reader>': { userId: 'u-reader', projectId: OWNER_PROJECT, roles: ['reader'] },
-  '<other>': { userId: 'u-other', projectId: OTHER_PROJECT, roles: ['member', 'reader'] },
-};
-const validator: TokenValidator = {
-  validate: async (token): Promise<AuthContext> => {
-    const p = PERSONAS[token];
-    if (!p) throw new UnauthorizedError('The request you have made requires authentication.', 'auth.invalid_token');
-    return { userId: p.userId, userDomainId: 'default', projectId: p.projectId, projectDomainId: 'default', roles: p.roles, isAdminProject: p.roles.includes('admin'), serviceRoles: [] };
-  },
-};
 
 interface Harness {
   app: FastifyInstance;
   database: Database<BlockStorageDB>;
   clock: ManualClock;
   casts: { method: string; snapshotId: unknown }[];
-  call(as: string, method: string, url: string, body?: unknown, version?: string): Promise<LightMyRequestResponse>;
+  call: Call;
   volume(over?: Partial<VolumeTable>): Promise<string>;
   close(): Promise<void>;
 }
 
 async function startHarness(maxLimit = 1000): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'alto-bs-snapshots-'));
-  const database = openDatabase<BlockStorageDB>({ connection: `sqlite:///${join(dir, 'bs.db')}`, sqlite_synchronous: 'normal' });
-  await migrateToLatest(database, blockStorageMigrations);
   const clock = manualClock(Date.UTC(2026, 10, 21, 10, 0, 0));
-  const log = createLogger({ level: process.env.ALTO_TEST_LOG ?? 'silent' });
-  const bus: Bus = await createBus({ transportUrl: 'inprocess://' }, { logger: log, clock });
+  const store = await openTestStore('alto-bs-snapshots-', clock);
+  const { database, bus } = store;
   const casts: Harness['casts'] = [];
   await bus.serve({ topic: VOLUME_TOPIC, server: HOST }, {
     create_snapshot: (args) => void casts.push({ method: 'create_snapshot', snapshotId: args.snapshot_id }),
     delete_snapshot: (args) => void casts.push({ method: 'delete_snapshot', snapshotId: args.snapshot_id }),
   });
-  // plugin.ts's policy wiring: Cinder's credentials carry is_admin; refusals name the rule
-  const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true });
-  const enforce = (rule: string, target: Record<string, unknown>, creds: Record<string, unknown>) => {
-    try {
-      enforcer.enforce(rule, target, { ...creds, is_admin: Array.isArray(creds.roles) && (creds.roles as string[]).includes('admin') });
-    } catch (err) {
-      if (err instanceof ForbiddenError) throw PolicyNotAuthorized(rule);
-      throw err;
-    }
-  };
-  const defaultTarget = (ctx: RequestContext) => ({ project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null });
-  const authz: Authorizer = {
-    enforce: (rule, ctx, target) => enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx)),
-    check: (rule, ctx, target) => {
-      try {
-        enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-  };
-  const core: BlockStorageCoreDeps = {
-    db: database.db,
-    bus,
-    clock,
-    log,
-    authz,
-    config: {
-      osapiMaxLimit: maxLimit,
-      defaultVolumeType: '__DEFAULT__',
-      storageAvailabilityZone: 'nova',
-      quotaDefaults: { volumes: 10, snapshots: 10, gigabytes: 1000, backups: 10, backup_gigabytes: 1000, groups: 10, per_volume_gigabytes: -1 },
-      messageTtlSeconds: 2592000,
-      serviceDownSeconds: 60,
-    },
-  };
+  const { enforce, authz } = cinderPolicy();
+  const core = testCore(store, clock, authz, { osapiMaxLimit: maxLimit });
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
   // only what these routes read
   const services = { snapshots: new SnapshotsService(core, quotas), quotas, authz } as unknown as BlockStorageServices;
   const frame: BlockStorageFrame = { services, maxLimit, publicEndpoint: 'http://cinder.test:8776' };
-  const app = createHttpServer({
-    logger: log,
-    bodyLimit: 114688,
-    renderer: computeRenderer({
-      retryAfter: '0',
-      messages: {
-        'http.malformed_json': 'Malformed request body',
-        'http.route_not_found': 'The resource could not be found.',
-        'http.microversion_out_of_range': 'The resource could not be found.',
-        'http.missing_body': 'The server could not comply with the request since it is either malformed or otherwise incorrect.',
-      },
-    }),
-  });
-  registerMicroversions(app, { serviceType: 'volume', min: '3.0', max: '3.70' });
-  mountRoutes(app, projectRoutes(snapshotRoutes(frame)), {
-    enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
-    authenticator: createAuthenticator({ validator, clock }),
-    validators: createValidators(),
-    validationStyle: 'nova',
-    validateResponses: true,
-  });
-  await app.ready();
-  const defaultType = (await database.db.selectFrom('volume_type').select('id').where('name', '=', '__DEFAULT__').executeTakeFirstOrThrow()).id;
+  const app = await mountForTest(snapshotRoutes(frame), { log: store.log, clock, enforce });
+  const defaultType = await defaultTypeId(database);
   return {
     app,
     database,
     clock,
     casts,
-    call: (as, method, url, body, version) =>
-      app.inject({
-        method: method as 'GET',
-        url,
-        headers: {
-          'x-auth-token': as,
-          accept: '*/*',
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(version ? { 'openstack-api-version': `volume ${version}` } : {}),
-        },
-        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-      }),
+    call: caller(app),
     volume: async (over = {}) => {
       const row = volumeRow({ project_id: OWNER_PROJECT, user_id: 'u-member', host: HOST, status: 'available', volume_type_id: defaultType, created_at: clock.nowMs(), ...over });
       await insertVolume(database.db, row);
@@ -158,9 +63,7 @@ async function startHarness(maxLimit = 1000): Promise<Harness> {
     },
     close: async () => {
       await app.close();
-      await bus.close();
-      await database.close();
-      rmSync(dir, { recursive: true, force: true });
+      await store.close();
     },
   };
 }
@@ -171,11 +74,7 @@ interface Exchange {
   response?: { status: number; body: unknown };
 }
 const recorded = JSON.parse(readFileSync(new URL('../../fixtures/upstream/snapshots.json', import.meta.url), 'utf8')) as Exchange[];
-const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
-const scrub = (v: unknown): unknown =>
-  typeof v === 'string' ? (TIME.test(v) ? '<timestamp>' : v) : Array.isArray(v) ? v.map(scrub) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)])) : v;
 const body = (r: LightMyRequestResponse): Json => JSON.parse(r.body) as Json;
-const fault = (r: LightMyRequestResponse): string => (Object.values(body(r))[0] as { message: string }).message;
 
 describe('snapshot routes', () => {
   let h: Harness;
@@ -217,7 +116,7 @@ describe('snapshot routes', () => {
       if (e.response!.body === null) continue;
       const ours = body(res);
       if (e.name === 'create snapshot (member)') bind.set('<snapshot:s1>', (ours.snapshot as Json).id as string);
-      assert.deepEqual(scrub(ours), JSON.parse(fill(JSON.stringify(e.response!.body))), e.name);
+      assert.deepEqual(scrubTimes(ours), JSON.parse(fill(JSON.stringify(e.response!.body))), e.name);
       replayed++;
     }
     assert.ok(replayed >= 12, `replayed ${replayed}`);
@@ -230,26 +129,26 @@ describe('snapshot routes', () => {
     const create = (snapshot: Json, version?: string) => h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: v, ...snapshot } }, version);
     const plain = await create({});
     assert.equal(plain.statusCode, 400);
-    assert.equal(fault(plain), `Invalid volume: Volume ${v} status must be available, but current status is: in-use.`);
+    assert.equal(faultMessage(plain), `Invalid volume: Volume ${v} status must be available, but current status is: in-use.`);
     assert.equal((await create({ force: 'true' })).statusCode, 202);
     assert.equal((await create({ force: 'maybe' })).statusCode, 400);
     assert.equal((await create({}, '3.66')).statusCode, 202);
     assert.equal((await create({ force: true }, '3.66')).statusCode, 202);
     const refused = await create({ force: false }, '3.66');
     assert.equal(refused.statusCode, 400);
-    assert.match(fault(refused), /^Since microversion 3\.66 the 'force' flag is invalid for this request\./);
+    assert.match(faultMessage(refused), /^Since microversion 3\.66 the 'force' flag is invalid for this request\./);
     // the schema comes before the volume: a bad name on an unknown volume is a 400
     const bad = await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: '00000000-0000-4000-8000-000000000404', colour: 'red' } });
     assert.equal(bad.statusCode, 400);
-    assert.equal(fault(bad), "Invalid input for field/attribute snapshot. Value: {'volume_id': '00000000-0000-4000-8000-000000000404', 'colour': 'red'}. Additional properties are not allowed ('colour' was unexpected)");
+    assert.equal(faultMessage(bad), "Invalid input for field/attribute snapshot. Value: {'volume_id': '00000000-0000-4000-8000-000000000404', 'colour': 'red'}. Additional properties are not allowed ('colour' was unexpected)");
     const badId = await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: 'abc' } });
-    assert.equal(fault(badId), "Invalid input for field/attribute volume_id. Value: abc. 'abc' is not valid under any of the given schemas");
-    assert.equal(fault(await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: 5 } })), 'Invalid input for field/attribute volume_id. Value: 5. 5 is not valid under any of the given schemas');
+    assert.equal(faultMessage(badId), "Invalid input for field/attribute volume_id. Value: abc. 'abc' is not valid under any of the given schemas");
+    assert.equal(faultMessage(await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: 5 } })), 'Invalid input for field/attribute volume_id. Value: 5. 5 is not valid under any of the given schemas');
     const badKeys = await create({ metadata: { 'b!': 'b', 'a!': 'x', ok: 'y' } });
-    assert.equal(fault(badKeys), "Invalid input for field/attribute metadata. Value: {'b!': 'b', 'a!': 'x', 'ok': 'y'}. 'a!', 'b!' do not match any of the regexes: '^[a-zA-Z0-9-_:. /]{1,255}$'");
+    assert.equal(faultMessage(badKeys), "Invalid input for field/attribute metadata. Value: {'b!': 'b', 'a!': 'x', 'ok': 'y'}. 'a!', 'b!' do not match any of the regexes: '^[a-zA-Z0-9-_:. /]{1,255}$'");
     const nullVolume = await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: null } });
     assert.equal(nullVolume.statusCode, 404, "Tempest's test_create_snapshot_without_passing_volume_id");
-    assert.equal(fault(nullVolume), 'Volume None could not be found.');
+    assert.equal(faultMessage(nullVolume), 'Volume None could not be found.');
     const created = body(await create({ name: '  padded  ', metadata: { k: 'v' } }, '3.70')).snapshot as Json;
     assert.equal(created.name, 'padded');
     assert.deepEqual(created.metadata, { k: 'v' });
@@ -277,11 +176,11 @@ describe('snapshot routes', () => {
       // Tempest's test_snapshot_list_param_offset: offset counts from the first item (after the marker)
       assert.deepEqual((body(await p.call('<member>', 'GET', '/v3/snapshots?offset=2&limit=3')).snapshots as Json[]).map((s) => s.id), [ids[2], ids[1], ids[0]]);
       assert.deepEqual((body(await p.call('<member>', 'GET', `/v3/snapshots?offset=1&marker=${ids[3]}`)).snapshots as Json[]).map((s) => s.id), [ids[1], ids[0]]);
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?offset=x')), 'offset must be an integer');
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?offset=-1')), 'offset must be >= 0');
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?offset=x')), 'offset must be an integer');
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?offset=-1')), 'offset must be >= 0');
       assert.deepEqual(body(await p.call('<member>', 'GET', '/v3/snapshots?limit=0')), { snapshots: [] });
       // Cinder's wording is the bare 'limit param must be an integer' (api/common.ts parseLimit adds a prefix)
-      assert.match(fault(await p.call('<member>', 'GET', '/v3/snapshots?limit=x')), /limit param must be an integer$/);
+      assert.match(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?limit=x')), /limit param must be an integer$/);
       assert.deepEqual((body(await p.call('<member>', 'GET', '/v3/snapshots?sort_key=display_name&sort_dir=asc')).snapshots as Json[]).map((s) => s.name), ['snap-0', 'snap-1', 'snap-2', 'snap-3', 'snap-4']);
       const capped = body(await p.call('<member>', 'GET', '/v3/snapshots/detail?sort=display_name:asc&limit=3'));
       assert.deepEqual((capped.snapshots as Json[]).map((s) => s.name), ['snap-0', 'snap-1', 'snap-2']);
@@ -308,7 +207,7 @@ describe('snapshot routes', () => {
       assert.deepEqual(await names('availability_zone=az2', '3.31'), ['snap-0', 'snap-1']);
       const invalid = await p.call('<member>', 'GET', '/v3/snapshots?colour=red&size=1', undefined, '3.31');
       assert.equal(invalid.statusCode, 400);
-      assert.equal(fault(invalid), 'Invalid filters colour,size are found in query options.');
+      assert.equal(faultMessage(invalid), 'Invalid filters colour,size are found in query options.');
       assert.deepEqual(await names('all_tenants=1', '3.31'), ['snap-0', 'snap-1', 'snap-2', 'snap-3', 'snap-4'], "a member's all_tenants is ignored");
       assert.equal((await names('all_tenants=1', '3.31', '<admin>')).length, 6);
       assert.deepEqual(await names('all_tenants=1&name~=snap-4', '3.34', '<admin>'), ['snap-4']);
@@ -316,19 +215,19 @@ describe('snapshot routes', () => {
       assert.deepEqual(await names('', undefined, '<admin>'), [], 'admins see their own project without all_tenants');
       const marker = await p.call('<member>', 'GET', '/v3/snapshots?marker=00000000-0000-4000-8000-000000000404');
       assert.equal(marker.statusCode, 404);
-      assert.equal(fault(marker), 'Snapshot 00000000-0000-4000-8000-000000000404 could not be found.');
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?sort=colour:asc')), 'Invalid input received: Invalid sort key');
+      assert.equal(faultMessage(marker), 'Snapshot 00000000-0000-4000-8000-000000000404 could not be found.');
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?sort=colour:asc')), 'Invalid input received: Invalid sort key');
       // sort keys are model attributes: display_name always, name from 3.30, never description
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?sort=name')), 'Invalid input received: Invalid sort key');
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?sort=description', undefined, '3.30')), 'Invalid input received: Invalid sort key');
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?sort=name')), 'Invalid input received: Invalid sort key');
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?sort=description', undefined, '3.30')), 'Invalid input received: Invalid sort key');
       assert.deepEqual(await names('sort=name:desc&limit=2', '3.30'), ['snap-3', 'snap-4']);
       assert.equal((await names('sort=display_description&limit=1')).length, 1);
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?with_count=maybe', undefined, '3.45')), "Value 'maybe' for 'with_count' is not a boolean.");
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?consumes_quota=maybe', undefined, '3.65')), "Value 'maybe' for 'use_quota' is not a boolean.");
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?with_count=maybe', undefined, '3.45')), "Value 'maybe' for 'with_count' is not a boolean.");
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?consumes_quota=maybe', undefined, '3.65')), "Value 'maybe' for 'use_quota' is not a boolean.");
       assert.deepEqual(await names('consumes_quota=false', '3.65'), []);
       assert.equal((await names('consumes_quota=true', '3.65')).length, 5);
       assert.deepEqual(await names('metadata=abc', '3.22'), [], 'a metadata filter that is not a dict matches nothing');
-      assert.equal(fault(await p.call('<member>', 'GET', '/v3/snapshots?with_count=true', undefined, '3.31')), 'Invalid filters with_count are found in query options.');
+      assert.equal(faultMessage(await p.call('<member>', 'GET', '/v3/snapshots?with_count=true', undefined, '3.31')), 'Invalid filters with_count are found in query options.');
     } finally {
       await p.close();
     }
@@ -346,15 +245,15 @@ describe('snapshot routes', () => {
     assert.equal(del.statusCode, 200);
     const gone = await h.call('<member>', 'GET', `${url}/d`);
     assert.equal(gone.statusCode, 404);
-    assert.equal(fault(gone), `Snapshot ${id} has no metadata with key d.`);
-    assert.equal(fault(await h.call('<member>', 'DELETE', `${url}/d`)), `Snapshot ${id} has no metadata with key d.`);
-    assert.equal(fault(await h.call('<member>', 'PUT', `${url}/d`, { meta: { e: '5' } })), 'Request body and URI mismatch');
-    assert.equal(fault(await h.call('<member>', 'PUT', `${url}/d`, { meta: { d: '4', e: '5' } })), 'Request body contains too many items');
-    assert.equal(fault(await h.call('<member>', 'POST', url, { meta: { a: 'b' } })), "Missing required element 'metadata' in request body.");
-    assert.equal(fault(await h.call('<member>', 'POST', url, { metadata: { a: 1 } })), 'Invalid metadata: Invalid input received: Value for metadata key: a is not a string or unicode');
+    assert.equal(faultMessage(gone), `Snapshot ${id} has no metadata with key d.`);
+    assert.equal(faultMessage(await h.call('<member>', 'DELETE', `${url}/d`)), `Snapshot ${id} has no metadata with key d.`);
+    assert.equal(faultMessage(await h.call('<member>', 'PUT', `${url}/d`, { meta: { e: '5' } })), 'Request body and URI mismatch');
+    assert.equal(faultMessage(await h.call('<member>', 'PUT', `${url}/d`, { meta: { d: '4', e: '5' } })), 'Request body contains too many items');
+    assert.equal(faultMessage(await h.call('<member>', 'POST', url, { meta: { a: 'b' } })), "Missing required element 'metadata' in request body.");
+    assert.equal(faultMessage(await h.call('<member>', 'POST', url, { metadata: { a: 1 } })), 'Invalid metadata: Invalid input received: Value for metadata key: a is not a string or unicode');
     const long = await h.call('<member>', 'POST', url, { metadata: { a: 'x'.repeat(256) } });
     assert.equal(long.statusCode, 413);
-    assert.equal(fault(long), 'Invalid metadata size: Metadata property key a value greater than 255 characters.');
+    assert.equal(faultMessage(long), 'Invalid metadata size: Metadata property key a value greater than 255 characters.');
     assert.deepEqual(body(await h.call('<member>', 'GET', url)), { metadata: { c: '3' } });
   });
 
@@ -366,35 +265,35 @@ describe('snapshot routes', () => {
 
     const colour = await act('<member>', { 'os-colour': null }, '00000000-0000-4000-8000-000000000404');
     assert.equal(colour.statusCode, 400, 'an unknown action is refused before the snapshot is looked up');
-    assert.equal(fault(colour), 'There is no such action: os-colour. Verify the request body and Content-Type header and try again.');
-    assert.equal(fault(await act('<member>', { 'os-reset_status': { status: 'error' }, 'os-force_delete': null })), 'Malformed request body');
-    assert.equal(fault(await act('<member>', { 'os-force_delete': null }, '00000000-0000-4000-8000-000000000404')), 'Snapshot 00000000-0000-4000-8000-000000000404 could not be found.');
+    assert.equal(faultMessage(colour), 'There is no such action: os-colour. Verify the request body and Content-Type header and try again.');
+    assert.equal(faultMessage(await act('<member>', { 'os-reset_status': { status: 'error' }, 'os-force_delete': null })), 'Malformed request body');
+    assert.equal(faultMessage(await act('<member>', { 'os-force_delete': null }, '00000000-0000-4000-8000-000000000404')), 'Snapshot 00000000-0000-4000-8000-000000000404 could not be found.');
 
     const denied = await act('<member>', { 'os-reset_status': { status: 'error' } });
     assert.equal(denied.statusCode, 403);
-    assert.equal(fault(denied), "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be performed.");
-    assert.equal(fault(await act('<member>', { 'os-force_delete': {} })), "Policy doesn't allow volume_extension:snapshot_admin_actions:force_delete to be performed.");
+    assert.equal(faultMessage(denied), "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be performed.");
+    assert.equal(faultMessage(await act('<member>', { 'os-force_delete': {} })), "Policy doesn't allow volume_extension:snapshot_admin_actions:force_delete to be performed.");
     const banana = await act('<admin>', { 'os-reset_status': { status: 'banana' } });
     assert.equal(banana.statusCode, 400);
     assert.equal(
-      fault(banana),
+      faultMessage(banana),
       "Snapshot status: banana is invalid, valid statuses are: ('error', 'available', 'creating', 'deleting', 'deleted', 'updating', 'error_deleting', 'unmanaging', 'backing-up', 'restoring').",
     );
-    assert.equal(fault(await act('<admin>', { 'os-reset_status': {} })), "Invalid input for field/attribute os-reset_status. Value: {}. 'status' is a required property");
+    assert.equal(faultMessage(await act('<admin>', { 'os-reset_status': {} })), "Invalid input for field/attribute os-reset_status. Value: {}. 'status' is a required property");
 
     assert.equal((await act('<member>', { 'os-update_snapshot_status': { status: 'creating', progress: '40%' } })).statusCode, 202);
     assert.deepEqual(await status(), { status: 'creating', progress: '40%' });
-    assert.equal(fault(await act('<member>', { 'os-update_snapshot_status': { status: 'creating', progress: '140%' } })), 'Invalid input received: progress must be an integer percentage between 0 and 100');
-    assert.equal(fault(await act('<member>', { 'os-update_snapshot_status': { status: 'creating', progress: 'lots' } })), 'Invalid input received: progress must be an integer percentage');
-    assert.equal(fault(await act('<member>', { 'os-update_snapshot_status': { status: 'deleting' } })), 'Provided snapshot status deleting not allowed for snapshot with status creating.');
+    assert.equal(faultMessage(await act('<member>', { 'os-update_snapshot_status': { status: 'creating', progress: '140%' } })), 'Invalid input received: progress must be an integer percentage between 0 and 100');
+    assert.equal(faultMessage(await act('<member>', { 'os-update_snapshot_status': { status: 'creating', progress: 'lots' } })), 'Invalid input received: progress must be an integer percentage');
+    assert.equal(faultMessage(await act('<member>', { 'os-update_snapshot_status': { status: 'deleting' } })), 'Provided snapshot status deleting not allowed for snapshot with status creating.');
     assert.equal((await act('<admin>', { 'os-reset_status': { status: 'AVAILABLE' } })).statusCode, 202);
     assert.equal((await status()).status, 'available');
-    assert.equal(fault(await act('<member>', { 'os-update_snapshot_status': { status: 'error' } })), 'Snapshot status available not allowed for update_snapshot_status');
+    assert.equal(faultMessage(await act('<member>', { 'os-update_snapshot_status': { status: 'error' } })), 'Snapshot status available not allowed for update_snapshot_status');
 
     assert.equal((await act('<admin>', { 'os-reset_status': { status: 'creating' } })).statusCode, 202);
     const stuck = await h.call('<member>', 'DELETE', `/v3/snapshots/${id}`);
     assert.equal(stuck.statusCode, 400);
-    assert.equal(fault(stuck), 'Invalid snapshot: Snapshot status must be available or error and must not be part of a group.');
+    assert.equal(faultMessage(stuck), 'Invalid snapshot: Snapshot status must be available or error and must not be part of a group.');
     assert.equal((await act('<admin>', { 'os-force_delete': {} })).statusCode, 202);
     assert.equal((await status()).status, 'deleting');
   });
@@ -403,27 +302,27 @@ describe('snapshot routes', () => {
     const v = await h.volume();
     const create = await h.call('<reader>', 'POST', '/v3/snapshots', { snapshot: { volume_id: v } });
     assert.equal(create.statusCode, 403);
-    assert.equal(fault(create), "Policy doesn't allow volume:create_snapshot to be performed.");
-    assert.equal(fault(await h.call('<other>', 'POST', '/v3/snapshots', { snapshot: { volume_id: v } })), `Volume ${v} could not be found.`);
+    assert.equal(faultMessage(create), "Policy doesn't allow volume:create_snapshot to be performed.");
+    assert.equal(faultMessage(await h.call('<other>', 'POST', '/v3/snapshots', { snapshot: { volume_id: v } })), `Volume ${v} could not be found.`);
     const id = (body(await h.call('<member>', 'POST', '/v3/snapshots', { snapshot: { volume_id: v, name: 'p' } })).snapshot as Json).id as string;
     const shown = body(await h.call('<reader>', 'GET', `/v3/${OWNER_PROJECT}/snapshots/${id}`)).snapshot as Json;
     assert.equal(shown['os-extended-snapshot-attributes:project_id'], OWNER_PROJECT);
     assert.equal((await h.call('<reader>', 'GET', `/v3/snapshots/${id}/metadata`)).statusCode, 200);
-    assert.equal(fault(await h.call('<reader>', 'PUT', `/v3/snapshots/${id}`, { snapshot: { name: 'x' } })), "Policy doesn't allow volume:update_snapshot to be performed.");
-    assert.equal(fault(await h.call('<reader>', 'DELETE', `/v3/snapshots/${id}`)), "Policy doesn't allow volume:delete_snapshot to be performed.");
-    assert.equal(fault(await h.call('<reader>', 'POST', `/v3/snapshots/${id}/metadata`, { metadata: {} })), "Policy doesn't allow volume:update_snapshot_metadata to be performed.");
-    assert.equal(fault(await h.call('<reader>', 'DELETE', `/v3/snapshots/${id}/metadata/k`)), "Policy doesn't allow volume:delete_snapshot_metadata to be performed.");
+    assert.equal(faultMessage(await h.call('<reader>', 'PUT', `/v3/snapshots/${id}`, { snapshot: { name: 'x' } })), "Policy doesn't allow volume:update_snapshot to be performed.");
+    assert.equal(faultMessage(await h.call('<reader>', 'DELETE', `/v3/snapshots/${id}`)), "Policy doesn't allow volume:delete_snapshot to be performed.");
+    assert.equal(faultMessage(await h.call('<reader>', 'POST', `/v3/snapshots/${id}/metadata`, { metadata: {} })), "Policy doesn't allow volume:update_snapshot_metadata to be performed.");
+    assert.equal(faultMessage(await h.call('<reader>', 'DELETE', `/v3/snapshots/${id}/metadata/k`)), "Policy doesn't allow volume:delete_snapshot_metadata to be performed.");
     for (const [method, url] of [['GET', `/v3/snapshots/${id}`], ['PUT', `/v3/snapshots/${id}`], ['DELETE', `/v3/snapshots/${id}`], ['GET', `/v3/snapshots/${id}/metadata`]] as const) {
       const r = await h.call('<other>', method, url, method === 'PUT' ? { snapshot: { name: 'x' } } : undefined);
       assert.equal(r.statusCode, 404, `${method} ${url}`);
-      assert.equal(fault(r), `Snapshot ${id} could not be found.`);
+      assert.equal(faultMessage(r), `Snapshot ${id} could not be found.`);
     }
-    assert.equal(fault(await h.call('<member>', 'GET', `/v3/${OTHER_PROJECT}/snapshots/${id}`)), 'Malformed request url');
+    assert.equal(faultMessage(await h.call('<member>', 'GET', `/v3/${OTHER_PROJECT}/snapshots/${id}`)), 'Malformed request url');
     const admin = body(await h.call('<admin>', 'GET', `/v3/${ADMIN_PROJECT}/snapshots/${id}`, undefined, '3.41')).snapshot as Json;
     assert.equal(admin.user_id, 'u-member');
     const update = await h.call('<member>', 'PUT', `/v3/snapshots/${id}`, { snapshot: {} });
     assert.equal(update.statusCode, 400);
-    assert.equal(fault(update), 'Invalid input for field/attribute snapshot. Value: {}. {} is not valid under any of the given schemas');
+    assert.equal(faultMessage(update), 'Invalid input for field/attribute snapshot. Value: {}. {} is not valid under any of the given schemas');
     h.clock.advance(5000);
     const renamed = body(await h.call('<member>', 'PUT', `/v3/snapshots/${id}`, { snapshot: { display_name: 'q', display_description: 'dd' } })).snapshot as Json;
     assert.deepEqual([renamed.name, renamed.description, renamed.updated_at], ['q', 'dd', null], 'the answer shows updated_at as it was');

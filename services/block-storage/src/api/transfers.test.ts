@@ -4,64 +4,26 @@
 // accept that leaves everything as it was.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Value from 'typebox/value';
-import type { LightMyRequestResponse } from 'fastify';
-import { migrateToLatest, openDatabase, type Database } from '@alto/db';
-import { createBus, type Bus } from '@alto/bus';
-import { UnauthorizedError, manualClock } from '@alto/kernel';
-import type { AuthContext, TokenValidator } from '@alto/http';
-import { createLogger, createMetricsRegistry } from '@alto/runtime';
+import type { Database } from '@alto/db';
+import { manualClock } from '@alto/kernel';
+import { createMetricsRegistry } from '@alto/runtime';
 import { BlockStorageSection, type BlockStorageConfig } from '../config.js';
 import { createBlockStorage, type BlockStorageApi } from '../plugin.js';
 import { volumeDeltas } from '../domain/quotas.js';
-import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { insertVolume } from '../store/volume.repo.js';
 import { volumeRow } from '../testing/volume-row.js';
-
-const ADMIN = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
-const OWNER = 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1';
-const OTHER = 'c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2';
-const PERSONAS: Record<string, { userId: string; projectId: string; roles: string[] }> = {
-  '<admin>': { userId: 'u-admin', projectId: ADMIN, roles: ['admin', 'member', 'reader'] },
-  '<member>': { userId: 'u-member', projectId: OWNER, roles: ['member', 'reader'] },
-  '<reader>': { userId: 'u-reader', projectId: OWNER, roles: ['reader'] },
-  '<other>': { userId: 'u-other', projectId: OTHER, roles: ['member', 'reader'] },
-};
-const validator: TokenValidator = {
-  validate: async (token): Promise<AuthContext> => {
-    const p = PERSONAS[token];
-    if (!p) throw new UnauthorizedError('The request you have made requires authentication.', 'auth.invalid_token');
-    return { userId: p.userId, userDomainId: 'default', projectId: p.projectId, projectDomainId: 'default', roles: p.roles, isAdminProject: p.roles.includes('admin'), serviceRoles: [] };
-  },
-};
-
-/** The fault's message, whatever its envelope (badRequest, itemNotFound, overLimit...). */
-const fault = (res: LightMyRequestResponse) => Object.values(res.json<Record<string, { message: string }>>())[0]!.message;
+import { OTHER_PROJECT as OTHER, OWNER_PROJECT as OWNER, caller, defaultTypeId, faultMessage as fault, openTestStore, personaValidator as validator, type Call, type TestStore } from '../testing/route-harness.js';
 
 describe('volume transfer routes', () => {
-  let dir: string;
+  let store: TestStore;
   let database: Database<BlockStorageDB>;
-  let bus: Bus;
   let api: BlockStorageApi;
+  let call: Call;
   let defaultType: string;
   const clock = manualClock(Date.UTC(2026, 10, 21, 10, 0, 0));
 
-  const call = (as: string, method: string, url: string, body?: unknown, version?: string) =>
-    api.app.inject({
-      method: method as 'GET',
-      url,
-      headers: {
-        'x-auth-token': as,
-        accept: '*/*',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(version ? { 'openstack-api-version': `volume ${version}` } : {}),
-      },
-      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-    });
   /** An available volume of the owner's project, its quota consumed as the volume API leaves it. */
   const volume = async (over: Partial<VolumeTable> = {}) => {
     const row = volumeRow({ project_id: OWNER, user_id: 'u-member', status: 'available', host: 'h@file#file', volume_type_id: defaultType, size: 2, ...over });
@@ -75,21 +37,17 @@ describe('volume transfer routes', () => {
   const inUse = async (project: string, resource: string) => (await api.services.quotas.usageOf(project)).get(resource)?.inUse ?? 0;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'alto-transfers-'));
     const config = Value.Default(BlockStorageSection, {}) as BlockStorageConfig;
-    database = openDatabase<BlockStorageDB>({ connection: `sqlite:///${join(dir, 'bs.db')}`, sqlite_synchronous: 'normal' });
-    await migrateToLatest(database, blockStorageMigrations);
-    const log = createLogger({ level: process.env.ALTO_TEST_LOG ?? 'silent' });
-    bus = await createBus({ transportUrl: 'inprocess://' }, { logger: log, clock });
-    api = await createBlockStorage({ config, database, bus, validator, clock, log, metrics: createMetricsRegistry('transfers-test'), validateResponses: true });
+    store = await openTestStore('alto-transfers-', clock);
+    ({ database } = store);
+    api = await createBlockStorage({ config, database, bus: store.bus, validator, clock, log: store.log, metrics: createMetricsRegistry('transfers-test'), validateResponses: true });
     await api.app.ready();
-    defaultType = (await database.db.selectFrom('volume_type').select('id').where('name', '=', '__DEFAULT__').executeTakeFirstOrThrow()).id;
+    call = caller(api.app);
+    defaultType = await defaultTypeId(database);
   });
   after(async () => {
     await api?.app.close();
-    await bus?.close();
-    await database?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await store?.close();
   });
 
   test('another project cannot see a transfer, but accepts it with the key and then owns the volume', async () => {

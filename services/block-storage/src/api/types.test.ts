@@ -4,48 +4,20 @@
 // forced QoS deletes, partial delete_keys, 3.62's refusals).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { LightMyRequestResponse } from 'fastify';
-import { migrateToLatest, openDatabase, type Database } from '@alto/db';
-import { createBus, type Bus } from '@alto/bus';
-import { ForbiddenError, UnauthorizedError, policyCredentials, systemClock, type RequestContext } from '@alto/kernel';
-import { computeRenderer, createAuthenticator, createHttpServer, createValidators, mountRoutes, registerMicroversions, type AuthContext, type TokenValidator } from '@alto/http';
-import { Enforcer } from '@alto/policy';
-import { createLogger } from '@alto/runtime';
-import { blockStoragePolicies } from '../policies.js';
-import type { Authorizer, BlockStorageCoreDeps } from '../domain/deps.js';
-import { PolicyNotAuthorized } from '../domain/errors.js';
+import { readFileSync } from 'node:fs';
+import type { Database } from '@alto/db';
+import { systemClock } from '@alto/kernel';
 import { TypesService } from '../domain/types.service.js';
 import { QosService } from '../domain/qos.service.js';
-import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB } from '../store/schema.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
-import { projectRoutes } from './common.js';
+import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, cinderPolicy, mountForTest, openTestStore, testCore, type Call } from '../testing/route-harness.js';
 import { typeRoutes, type TypesFrame } from './types.js';
 import { qosRoutes, type QosFrame } from './qos-specs.js';
 import { defaultTypeRoutes } from './default-types.js';
 
 type Json = Record<string, any>;
-
-const ADMIN_PROJECT = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
-const OWNER_PROJECT = 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1';
-const OTHER_PROJECT = 'c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2';
-const PERSONAS: Record<string, { userId: string; projectId: string; roles: string[] }> = {
-  '<admin>': { userId: 'u-admin', projectId: ADMIN_PROJECT, roles: ['admin', 'member', 'reader'] },
-  '<member>': { userId: 'u-member', projectId: OWNER_PROJECT, roles: ['member', 'reader'] },
-  '<other>': { userId: 'u-other', projectId: OTHER_PROJECT, roles: ['member', 'reader'] },
-};
-
-const validator: TokenValidator = {
-  validate: async (token): Promise<AuthContext> => {
-    const p = PERSONAS[token];
-    if (!p) throw new UnauthorizedError('The request you have made requires authentication.', 'auth.invalid_token');
-    return { userId: p.userId, userDomainId: 'default', projectId: p.projectId, projectDomainId: 'default', roles: p.roles, isAdminProject: p.roles.includes('admin'), serviceRoles: [] };
-  },
-};
 
 interface Exchange {
   name: string;
@@ -56,89 +28,25 @@ const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixture
 
 interface Harness {
   database: Database<BlockStorageDB>;
-  call(as: string, method: string, url: string, body?: unknown, version?: string): Promise<LightMyRequestResponse>;
+  call: Call;
   close(): Promise<void>;
 }
 
 /** These routes mounted as plugin.ts mounts routes (project prefix, Cinder's policies, faults and validation wording). */
 async function start(): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'alto-types-'));
-  const database = openDatabase<BlockStorageDB>({ connection: `sqlite:///${join(dir, 'bs.db')}`, sqlite_synchronous: 'normal' });
-  await migrateToLatest(database, blockStorageMigrations);
-  const log = createLogger({ level: process.env.ALTO_TEST_LOG ?? 'silent' });
-  const bus: Bus = await createBus({ transportUrl: 'inprocess://' }, { logger: log, clock: systemClock });
-  const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true });
-  const enforce = (rule: string, target: Record<string, unknown>, creds: Record<string, unknown>) => {
-    try {
-      enforcer.enforce(rule, target, { ...creds, is_admin: Array.isArray(creds.roles) && (creds.roles as string[]).includes('admin') });
-    } catch (err) {
-      if (err instanceof ForbiddenError) throw PolicyNotAuthorized(rule);
-      throw err;
-    }
-  };
-  const defaultTarget = (ctx: RequestContext) => ({ project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null });
-  const authz: Authorizer = {
-    enforce: (rule, ctx, target) => enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx)),
-    check: (rule, ctx, target) => {
-      try {
-        enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-  };
-  const core: BlockStorageCoreDeps = {
-    db: database.db,
-    bus,
-    clock: systemClock,
-    log,
-    authz,
-    config: { osapiMaxLimit: 1000, defaultVolumeType: '__DEFAULT__', storageAvailabilityZone: 'nova', quotaDefaults: {}, messageTtlSeconds: 2592000, serviceDownSeconds: 60 },
-  };
+  const store = await openTestStore('alto-types-', systemClock);
+  const { enforce, authz } = cinderPolicy();
+  const core = testCore(store, systemClock, authz, { quotaDefaults: {} });
   // only what these routes read
   const services = { authz, types: new TypesService(core), qos: new QosService(core) } as unknown as BlockStorageServices & TypesFrame['services'] & QosFrame['services'];
   const frame = { services, maxLimit: 1000, publicEndpoint: 'http://cinder.test:8776' };
-  const app = createHttpServer({
-    logger: log,
-    bodyLimit: 114688,
-    renderer: computeRenderer({
-      retryAfter: '0',
-      messages: {
-        'http.route_not_found': 'The resource could not be found.',
-        'http.microversion_out_of_range': 'The resource could not be found.',
-        'http.missing_body': 'The server could not comply with the request since it is either malformed or otherwise incorrect.',
-      },
-    }),
-  });
-  registerMicroversions(app, { serviceType: 'volume', min: '3.0', max: '3.70' });
-  mountRoutes(app, projectRoutes([...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame)]), {
-    enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
-    authenticator: createAuthenticator({ validator, clock: systemClock }),
-    validators: createValidators(),
-    validationStyle: 'nova',
-    validateResponses: true,
-  });
-  await app.ready();
+  const app = await mountForTest([...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame)], { log: store.log, clock: systemClock, enforce });
   return {
-    database,
-    call: (as, method, url, body, version) =>
-      app.inject({
-        method: method as 'GET',
-        url,
-        headers: {
-          'x-auth-token': as,
-          accept: '*/*',
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(version ? { 'openstack-api-version': `volume ${version}` } : {}),
-        },
-        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-      }),
+    database: store.database,
+    call: caller(app),
     close: async () => {
       await app.close();
-      await bus.close();
-      await database.close();
-      rmSync(dir, { recursive: true, force: true });
+      await store.close();
     },
   };
 }
