@@ -25,6 +25,7 @@ import { reportService } from '../store/service.repo.js';
 import { metadataOf, selectVolume, updateVolumeIf, writeMetadata, type Db, type VolumeRow } from '../store/volume.repo.js';
 import { QuotaEngine } from '../domain/quotas.js';
 import { BACKUP_TOPIC } from './topics.js';
+import { holdingLease, ReconcileLoop } from './reconcile-loop.js';
 
 export { BACKUP_TOPIC };
 
@@ -79,23 +80,26 @@ export class BackupWorker implements Runnable {
   readonly name = 'backup-worker';
   private readonly d: BackupWorkerDeps;
   private readonly leaseMs: number;
-  private readonly sweepMs: number;
   private readonly quotas: QuotaEngine;
   private readonly scratch: string;
+  private readonly loop: ReconcileLoop;
   private subscription: Subscription | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reportTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private readonly busy = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
 
   constructor(d: BackupWorkerDeps) {
     this.d = d;
     this.leaseMs = d.leaseMs ?? 60_000;
-    this.sweepMs = d.sweepMs ?? 10_000;
     this.scratch = resolve(d.scratchDir);
     // only release() is used: giving usage back needs no limits
     this.quotas = new QuotaEngine({ db: d.db, defaults: {}, nowMs: () => d.clock.nowMs() });
+    this.loop = new ReconcileLoop({
+      reportMs: d.reportMs ?? 10_000,
+      sweepMs: d.sweepMs ?? 10_000,
+      report: () => this.report(),
+      sweep: () => this.sweep(),
+      reportFailed: (err) => d.log.warn({ err: messageOf(err) }, 'backup service report failed'),
+      sweepFailed: (err) => d.log.warn({ err: messageOf(err) }, 'backup sweep failed'),
+      runFailed: (backupId, err) => d.log.error({ backup_id: backupId, err: messageOf(err) }, 'backup reconcile failed; the next sweep retries'),
+    });
   }
 
   async start(): Promise<void> {
@@ -112,18 +116,7 @@ export class BackupWorker implements Runnable {
     };
     this.subscription = await this.d.bus.serve({ topic: BACKUP_TOPIC, server: this.d.host }, { create_backup: kick, delete_backup: kick, restore_backup: kick });
     await this.report();
-    const tick = () => {
-      this.reportTimer = setTimeout(() => {
-        void this.report()
-          .catch((err: unknown) => this.d.log.warn({ err: messageOf(err) }, 'backup service report failed'))
-          .finally(() => {
-            if (!this.stopped) tick();
-          });
-      }, this.d.reportMs ?? 10_000);
-      this.reportTimer.unref();
-    };
-    tick();
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Heartbeat, which the API reads to know a backup service is up on a volume's host. */
@@ -132,44 +125,19 @@ export class BackupWorker implements Runnable {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.reportTimer);
+    this.loop.halt();
     await this.subscription?.stop();
     await this.idle();
   }
 
   /** Resolves when no backup is being converged (tests). */
-  async idle(): Promise<void> {
-    while (this.busy.size) await Promise.allSettled([...this.busy.values()]);
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
   /** Converges one backup soon; a kick while it is in progress runs it once more afterwards. */
   kick(backupId: string): void {
-    if (this.stopped) return;
-    if (this.busy.has(backupId)) {
-      this.again.add(backupId);
-      return;
-    }
-    const run = this.reconcile(backupId)
-      .catch((err: unknown) => this.d.log.error({ backup_id: backupId, err: messageOf(err) }, 'backup reconcile failed; the next sweep retries'))
-      .finally(() => {
-        this.busy.delete(backupId);
-        if (this.again.delete(backupId)) this.kick(backupId);
-      });
-    this.busy.set(backupId, run);
-  }
-
-  private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      void this.sweep()
-        .catch((err: unknown) => this.d.log.warn({ err: messageOf(err) }, 'backup sweep failed'))
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.sweepMs);
-        });
-    }, ms);
-    this.timer.unref();
+    this.loop.run(backupId, () => this.reconcile(backupId));
   }
 
   /** Kicks every backup on this host whose transitional work nobody holds. */
@@ -183,10 +151,8 @@ export class BackupWorker implements Runnable {
     if (!(await claimBackupTask(this.d.db, backupId, BACKUP_TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
     const row = await selectBackup(this.d.db, backupId);
     if (!row || row.host !== this.d.host) return;
-    const renew = setInterval(() => {
-      void renewBackupTask(this.d.db, backupId, this.d.owner, this.d.clock.nowMs() + this.leaseMs).catch(() => undefined);
-    }, Math.max(1000, this.leaseMs / 3));
-    try {
+    const renew = () => renewBackupTask(this.d.db, backupId, this.d.owner, this.d.clock.nowMs() + this.leaseMs);
+    await holdingLease(this.leaseMs, 1000, renew, async () => {
       switch (row.status) {
         case 'creating':
           return await this.create(row);
@@ -197,9 +163,7 @@ export class BackupWorker implements Runnable {
         default:
           await finishBackupTask(this.d.db, row.id, this.d.owner, {});
       }
-    } finally {
-      clearInterval(renew);
-    }
+    });
   }
 
   private backendFor(volumeHost: string | null): VolumeBackend {

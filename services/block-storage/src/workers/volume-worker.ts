@@ -39,6 +39,7 @@ import {
   type VolumeRow,
 } from '../store/volume.repo.js';
 import { poolHostOf, sameBackend, VOLUME_TOPIC } from './topics.js';
+import { holdingLease, ReconcileLoop } from './reconcile-loop.js';
 
 export interface VolumeWorkerDeps {
   db: Db;
@@ -114,15 +115,10 @@ export class VolumeWorker implements Runnable {
   readonly name = 'volume-worker';
   private readonly d: VolumeWorkerDeps;
   private readonly leaseMs: number;
-  private readonly sweepMs: number;
   private readonly quotas: QuotaEngine;
+  /** Runs per object, keyed `volume:<id>` and `snapshot:<id>`. */
+  private readonly loop: ReconcileLoop;
   private subscription: Subscription | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reportTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  /** Objects (`volume:<id>`, `snapshot:<id>`) being converged now, so a kick during the work does not start a second run. */
-  private readonly busy = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
 
   constructor(d: VolumeWorkerDeps) {
     for (const m of Object.keys(d.handlers ?? {})) {
@@ -130,8 +126,16 @@ export class VolumeWorker implements Runnable {
     }
     this.d = d;
     this.leaseMs = d.leaseMs ?? 60_000;
-    this.sweepMs = d.sweepMs ?? 10_000;
     this.quotas = d.quotas ?? new QuotaEngine({ db: d.db, defaults: {}, nowMs: () => d.clock.nowMs() });
+    this.loop = new ReconcileLoop({
+      reportMs: d.reportMs ?? 10_000,
+      sweepMs: d.sweepMs ?? 10_000,
+      report: () => this.report(),
+      sweep: () => this.sweep(),
+      reportFailed: (err) => d.log.warn({ err: messageOf(err) }, 'volume service report failed'),
+      sweepFailed: (err) => d.log.warn({ err: messageOf(err) }, 'volume sweep failed'),
+      runFailed: (key, err) => d.log.error({ object: key, err: messageOf(err) }, 'reconcile failed; the next sweep retries once the lease lapses'),
+    });
   }
 
   async start(): Promise<void> {
@@ -151,18 +155,7 @@ export class VolumeWorker implements Runnable {
     // senders address a volume's worker by the volume's host, host@backend#pool (the backend's one pool)
     this.subscription = await this.d.bus.serve({ topic: VOLUME_TOPIC, server: poolHostOf(this.d.host, this.d.backend.name) }, methods);
     await this.report();
-    const tick = () => {
-      this.reportTimer = setTimeout(() => {
-        void this.report()
-          .catch((err: unknown) => this.d.log.warn({ err: messageOf(err) }, 'volume service report failed'))
-          .finally(() => {
-            if (!this.stopped) tick();
-          });
-      }, this.d.reportMs ?? 10_000);
-      this.reportTimer.unref();
-    };
-    tick();
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Heartbeat and capacity, where the scheduler and os-services read them. */
@@ -187,53 +180,24 @@ export class VolumeWorker implements Runnable {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.reportTimer);
+    this.loop.halt();
     await this.subscription?.stop();
     await this.idle();
   }
 
   /** Resolves when nothing is being converged (tests). */
-  async idle(): Promise<void> {
-    while (this.busy.size) await Promise.allSettled([...this.busy.values()]);
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
   /** Converges one volume soon; a kick while it is in progress runs it once more afterwards. */
   kick(volumeId: string): void {
-    this.run(`volume:${volumeId}`, () => this.reconcile(volumeId));
+    this.loop.run(`volume:${volumeId}`, () => this.reconcile(volumeId));
   }
 
   /** Converges one snapshot soon. */
   kickSnapshot(snapshotId: string): void {
-    this.run(`snapshot:${snapshotId}`, () => this.reconcileSnapshot(snapshotId));
-  }
-
-  private run(key: string, work: () => Promise<void>): void {
-    if (this.stopped) return;
-    if (this.busy.has(key)) {
-      this.again.add(key);
-      return;
-    }
-    const running = work()
-      .catch((err: unknown) => this.d.log.error({ object: key, err: messageOf(err) }, 'reconcile failed; the next sweep retries once the lease lapses'))
-      .finally(() => {
-        this.busy.delete(key);
-        if (this.again.delete(key)) this.run(key, work);
-      });
-    this.busy.set(key, running);
-  }
-
-  private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      void this.sweep()
-        .catch((err: unknown) => this.d.log.warn({ err: messageOf(err) }, 'volume sweep failed'))
-        .finally(() => {
-          if (!this.stopped) this.schedule(this.sweepMs);
-        });
-    }, ms);
-    this.timer.unref();
+    this.loop.run(`snapshot:${snapshotId}`, () => this.reconcileSnapshot(snapshotId));
   }
 
   /** Kicks every volume and snapshot on this host whose transitional work nobody holds. */
@@ -244,15 +208,8 @@ export class VolumeWorker implements Runnable {
   }
 
   /** Runs `work` while renewing a lease, so that long copies keep it. */
-  private async holding<T>(renew: (leaseUntil: number) => Promise<boolean>, work: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => {
-      void renew(this.d.clock.nowMs() + this.leaseMs).catch(() => undefined);
-    }, Math.max(100, this.leaseMs / 3));
-    try {
-      return await work();
-    } finally {
-      clearInterval(timer);
-    }
+  private holding<T>(renew: (leaseUntil: number) => Promise<boolean>, work: () => Promise<T>): Promise<T> {
+    return holdingLease(this.leaseMs, 100, () => renew(this.d.clock.nowMs() + this.leaseMs), work);
   }
 
   private message(db: Db, resourceType: MessageResource, projectId: string, resourceUuid: string, m: UserMessage): Promise<string> {
