@@ -577,7 +577,9 @@ export function runBusConformance(name: string, harness: BusHarness): void {
             echo: (args) => args,
             hang: async () => {
               started.resolve();
-              await sleep(1500);
+              // longer than rabbitmqctl takes to drop the connections on a loaded machine (it
+              // starts an Erlang VM: seconds), so the call is still in flight when they drop
+              await sleep(10_000);
               return 'too late';
             },
           });
