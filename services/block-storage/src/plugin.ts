@@ -3,7 +3,7 @@
 // workers are Runnables the composition root (apps/cli) adds where it runs them.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { ForbiddenError, policyCredentials, type AltoError, type Cache, type Clock, type RequestContext } from '@alto/kernel';
+import type { AltoError, Cache, Clock } from '@alto/kernel';
 import { migrationStatus, type Database } from '@alto/db';
 import type { Bus } from '@alto/bus';
 import {
@@ -24,8 +24,8 @@ import type { BlockStorageConfig } from './config.js';
 import type { BlockStorageDB } from './store/schema.js';
 import { blockStorageMigrations } from './store/migrations/index.js';
 import { blockStoragePolicies } from './policies.js';
-import type { Authorizer, BlockStorageCoreDeps } from './domain/deps.js';
-import { PolicyNotAuthorized } from './domain/errors.js';
+import { cinderPolicy } from './cinder-policy.js';
+import type { BlockStorageCoreDeps } from './domain/deps.js';
 import { QuotaEngine } from './domain/quotas.js';
 import { VolumesService } from './domain/volumes.service.js';
 import type { GlanceClient } from './images/glance-client.js';
@@ -128,28 +128,8 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     ...(overrides ? { overrides } : {}),
     onWarning: (m) => log.warn({ policy_file: config.oslo_policy.policy_file }, m),
   });
-  /** Cinder's credentials: oslo's policy values plus is_admin (context_is_admin: role:admin). */
-  const credsOf = (creds: Record<string, unknown>) => ({ ...creds, is_admin: Array.isArray(creds.roles) && (creds.roles as string[]).includes('admin') });
-  const enforce = (rule: string, target: Record<string, unknown>, creds: Record<string, unknown>) => {
-    try {
-      enforcer.enforce(rule, target, credsOf(creds));
-    } catch (err) {
-      if (err instanceof ForbiddenError) throw PolicyNotAuthorized(rule);
-      throw err;
-    }
-  };
-  const defaultTarget = (ctx: RequestContext) => ({ project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null });
-  const authz: Authorizer = {
-    enforce: (rule, ctx, target) => enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx)),
-    check: (rule, ctx, target) => {
-      try {
-        enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-  };
+  const policy = cinderPolicy(enforcer);
+  const { authz } = policy;
 
   const d = config.default;
   const core: BlockStorageCoreDeps = {
@@ -191,7 +171,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
   });
   const routes: AnyRoute[] = [...volumeRoutes(frame), ...volumeActionRoutes(frame, deps.glance ? imageActions({ services: { volumeUploads: new VolumeUploadService(core, services.volumes, deps.glance, { enableForceUpload: d.enable_force_upload }) } }) : {}), ...attachmentRoutes(frame), ...snapshotRoutes(frame), ...backupRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame), ...transferRoutes(frame)];
   mountRoutes(app, [...versionRoutes(frame), ...projectRoutes(routes)], {
-    enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
+    enforcer: policy.routes,
     authenticator,
     validators: createValidators(),
     validationStyle: 'nova',

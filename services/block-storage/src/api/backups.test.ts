@@ -24,7 +24,7 @@ import { insertBackup } from '../store/backup.repo.js';
 import { reportService } from '../store/service.repo.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
-import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, cinderPolicy, defaultTypeId, faultMessage, mountForTest, openTestStore, testCore, type Call } from '../testing/route-harness.js';
+import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, defaultTypeId, faultMessage, mountForTest, openTestStore, testCore, testPolicy, type Call } from '../testing/route-harness.js';
 import { BackupWorker } from '../workers/backup-worker.js';
 import { VolumeScheduler } from '../workers/volume-scheduler.js';
 import { VolumeWorker } from '../workers/volume-worker.js';
@@ -52,7 +52,7 @@ async function startHarness(maxLimit = 1000, opts: { workers?: boolean } = {}): 
   const clock = systemClock;
   const store = await openTestStore('alto-bs-backups-', clock);
   const { dir, database, bus, log } = store;
-  const { enforce, authz } = cinderPolicy();
+  const { authz, routes: enforcer } = testPolicy();
   const core = testCore(store, clock, authz, { osapiMaxLimit: maxLimit });
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
   const volumes = new VolumesService(core, quotas);
@@ -69,7 +69,7 @@ async function startHarness(maxLimit = 1000, opts: { workers?: boolean } = {}): 
   const components = opts.workers === false ? [] : [worker, scheduler, backupWorker];
   for (const c of components) await c.start();
 
-  const app = await mountForTest(backupRoutes(frame), { log, clock, enforce, validateResponses: false });
+  const app = await mountForTest(backupRoutes(frame), { log, clock, enforcer, validateResponses: false });
   const defaultType = await defaultTypeId(database);
   return {
     app,

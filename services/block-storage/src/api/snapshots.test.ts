@@ -14,7 +14,7 @@ import { insertVolume } from '../store/volume.repo.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
-import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, cinderPolicy, defaultTypeId, faultMessage, mountForTest, openTestStore, scrubTimes, testCore, type Call } from '../testing/route-harness.js';
+import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, defaultTypeId, faultMessage, mountForTest, openTestStore, scrubTimes, testCore, testPolicy, type Call } from '../testing/route-harness.js';
 import { VOLUME_TOPIC } from '../workers/topics.js';
 import type { BlockStorageFrame } from './common.js';
 import { snapshotRoutes } from './snapshots.js';
@@ -42,13 +42,13 @@ async function startHarness(maxLimit = 1000): Promise<Harness> {
     create_snapshot: (args) => void casts.push({ method: 'create_snapshot', snapshotId: args.snapshot_id }),
     delete_snapshot: (args) => void casts.push({ method: 'delete_snapshot', snapshotId: args.snapshot_id }),
   });
-  const { enforce, authz } = cinderPolicy();
+  const { authz, routes: enforcer } = testPolicy();
   const core = testCore(store, clock, authz, { osapiMaxLimit: maxLimit });
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
   // only what these routes read
   const services = { snapshots: new SnapshotsService(core, quotas), quotas, authz } as unknown as BlockStorageServices;
   const frame: BlockStorageFrame = { services, maxLimit, publicEndpoint: 'http://cinder.test:8776' };
-  const app = await mountForTest(snapshotRoutes(frame), { log: store.log, clock, enforce });
+  const app = await mountForTest(snapshotRoutes(frame), { log: store.log, clock, enforcer });
   const defaultType = await defaultTypeId(database);
   return {
     app,

@@ -12,7 +12,7 @@ import { QosService } from '../domain/qos.service.js';
 import type { BlockStorageDB } from '../store/schema.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
-import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, cinderPolicy, mountForTest, openTestStore, testCore, type Call } from '../testing/route-harness.js';
+import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, mountForTest, openTestStore, testCore, testPolicy, type Call } from '../testing/route-harness.js';
 import { typeRoutes, type TypesFrame } from './types.js';
 import { qosRoutes, type QosFrame } from './qos-specs.js';
 import { defaultTypeRoutes } from './default-types.js';
@@ -35,12 +35,12 @@ interface Harness {
 /** These routes mounted as plugin.ts mounts routes (project prefix, Cinder's policies, faults and validation wording). */
 async function start(): Promise<Harness> {
   const store = await openTestStore('alto-types-', systemClock);
-  const { enforce, authz } = cinderPolicy();
+  const { authz, routes: enforcer } = testPolicy();
   const core = testCore(store, systemClock, authz, { quotaDefaults: {} });
   // only what these routes read
   const services = { authz, types: new TypesService(core), qos: new QosService(core) } as unknown as BlockStorageServices & TypesFrame['services'] & QosFrame['services'];
   const frame = { services, maxLimit: 1000, publicEndpoint: 'http://cinder.test:8776' };
-  const app = await mountForTest([...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame)], { log: store.log, clock: systemClock, enforce });
+  const app = await mountForTest([...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame)], { log: store.log, clock: systemClock, enforcer });
   return {
     database: store.database,
     call: caller(app),

@@ -18,7 +18,7 @@ import { messageRoutes } from '../api/messages.js';
 import { schedulerStatsRoutes } from '../api/scheduler-stats.js';
 import type { BlockStorageDB, ServiceTable } from '../store/schema.js';
 import type { BlockStorageServices } from '../services.js';
-import { caller, cinderPolicy, mountForTest, openTestStore, testCore, type Call } from './route-harness.js';
+import { caller, mountForTest, openTestStore, testCore, testPolicy, type Call } from './route-harness.js';
 
 export { ADMIN_PROJECT, OWNER_PROJECT, OTHER_PROJECT, contextOf, faultMessage, scrubTimes } from './route-harness.js';
 /** 2026-11-21T10:00:00Z */
@@ -44,7 +44,7 @@ export async function startAdminHarness(opts: { maxLimit?: number } = {}): Promi
   const clock = manualClock(START_MS);
   const store = await openTestStore('alto-bs-admin-', clock);
   const { database } = store;
-  const { enforce, authz } = cinderPolicy();
+  const { authz, routes: enforcer } = testPolicy();
   const maxLimit = opts.maxLimit ?? 1000;
   const core = testCore(store, clock, authz, { osapiMaxLimit: maxLimit });
   const quotas = new QuotaEngine({ db: database.db, defaults: core.config.quotaDefaults, nowMs: () => clock.nowMs() });
@@ -61,7 +61,7 @@ export async function startAdminHarness(opts: { maxLimit?: number } = {}): Promi
     ...messageRoutes(frame),
     ...schedulerStatsRoutes(frame),
   ];
-  const app = await mountForTest(routes, { log: store.log, clock, enforce });
+  const app = await mountForTest(routes, { log: store.log, clock, enforcer });
 
   return {
     app,

@@ -21,7 +21,7 @@ import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { VOLUME_TOPIC } from '../workers/topics.js';
 import { connectionHandlers } from '../workers/volume-connections.js';
 import { volumeRow } from './volume-row.js';
-import { OWNER_PROJECT, caller, cinderPolicy, defaultTypeId as defaultTypeOf, openTestStore, personaValidator as validator, type Call } from './route-harness.js';
+import { OWNER_PROJECT, caller, defaultTypeId as defaultTypeOf, openTestStore, personaValidator as validator, testPolicy, type Call } from './route-harness.js';
 
 export { ADMIN_PROJECT, OWNER_PROJECT, OTHER_PROJECT, contextOf } from './route-harness.js';
 
@@ -61,10 +61,9 @@ export async function startAttachHarness(opts: AttachmentsOptions = {}, extraAct
   // until plugin.ts mounts them, the tests mount these routes the way it does
   const mountedHere = !api.app.hasRoute({ method: 'POST', url: '/v3/attachments' });
   if (mountedHere) {
-    // config's oslo_policy defaults (scope and new defaults enforced) are cinderPolicy's
-    const { enforce } = cinderPolicy();
+    // config's oslo_policy defaults (scope and new defaults enforced) are testPolicy's
     mountRoutes(api.app, projectRoutes([...attachmentRoutes(frame), ...volumeActionRoutes(frame, extraActions)]), {
-      enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
+      enforcer: testPolicy().routes,
       authenticator: createAuthenticator({ validator, clock: systemClock }),
       validators: createValidators(),
       validationStyle: 'nova',

@@ -1,5 +1,5 @@
 // What the block storage route tests share: the personas and their tokens, a migrated SQLite
-// store with the in-process bus, Cinder's policy wiring and core deps as plugin.ts builds them,
+// store with the in-process bus, plugin.ts's policy wiring, core deps with cinder.conf's defaults,
 // routes mounted as plugin.ts mounts them (project prefix, Nova-style validation, Cinder's
 // faults), a call helper and the fault's message.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { migrateToLatest, openDatabase, type Database } from '@alto/db';
 import { createBus, type Bus } from '@alto/bus';
-import { ForbiddenError, UnauthorizedError, policyCredentials, type Clock, type RequestContext } from '@alto/kernel';
-import { computeRenderer, createAuthenticator, createHttpServer, createValidators, mountRoutes, registerMicroversions, type AnyRoute, type AuthContext, type TokenValidator } from '@alto/http';
+import { UnauthorizedError, type Clock, type RequestContext } from '@alto/kernel';
+import { computeRenderer, createAuthenticator, createHttpServer, createValidators, mountRoutes, registerMicroversions, type AnyRoute, type AuthContext, type PolicyEnforcer, type TokenValidator } from '@alto/http';
 import { Enforcer } from '@alto/policy';
 import { createLogger, type Logger } from '@alto/runtime';
 import { blockStoragePolicies } from '../policies.js';
 import type { Authorizer, BlockStorageCoreDeps } from '../domain/deps.js';
-import { PolicyNotAuthorized } from '../domain/errors.js';
+import { cinderPolicy, type CinderPolicy } from '../cinder-policy.js';
 import { projectRoutes } from '../api/common.js';
 import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB } from '../store/schema.js';
@@ -98,32 +98,9 @@ export async function openTestStore(prefix: string, clock: Clock): Promise<TestS
   };
 }
 
-export type Enforce = (rule: string, target: Record<string, unknown>, creds: Record<string, unknown>) => void;
-
-/** plugin.ts's policy wiring: Cinder's credentials carry is_admin; refusals name the rule. */
-export function cinderPolicy(): { enforce: Enforce; authz: Authorizer } {
-  const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true });
-  const enforce: Enforce = (rule, target, creds) => {
-    try {
-      enforcer.enforce(rule, target, { ...creds, is_admin: Array.isArray(creds.roles) && (creds.roles as string[]).includes('admin') });
-    } catch (err) {
-      if (err instanceof ForbiddenError) throw PolicyNotAuthorized(rule);
-      throw err;
-    }
-  };
-  const defaultTarget = (ctx: RequestContext) => ({ project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null });
-  const authz: Authorizer = {
-    enforce: (rule, ctx, target) => enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx)),
-    check: (rule, ctx, target) => {
-      try {
-        enforce(rule, target ?? defaultTarget(ctx), policyCredentials(ctx));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-  };
-  return { enforce, authz };
+/** plugin.ts's policy wiring over Cinder's default policies, scope and new defaults enforced. */
+export function testPolicy(): CinderPolicy {
+  return cinderPolicy(new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true }));
 }
 
 /** Core deps over a test store with cinder.conf's defaults (ten of everything, 1000 GB). */
@@ -147,8 +124,8 @@ export function testCore(store: TestStore, clock: Clock, authz: Authorizer, conf
 }
 
 /** These routes alone in an HTTP server, mounted as plugin.ts mounts its routes; ready. */
-export async function mountForTest(routes: AnyRoute[], opts: { log: Logger; clock: Clock; enforce: Enforce; validateResponses?: boolean }): Promise<FastifyInstance> {
-  const { log, clock, enforce } = opts;
+export async function mountForTest(routes: AnyRoute[], opts: { log: Logger; clock: Clock; enforcer: PolicyEnforcer; validateResponses?: boolean }): Promise<FastifyInstance> {
+  const { log, clock, enforcer } = opts;
   const app = createHttpServer({
     logger: log,
     bodyLimit: 114688,
@@ -164,7 +141,7 @@ export async function mountForTest(routes: AnyRoute[], opts: { log: Logger; cloc
   });
   registerMicroversions(app, { serviceType: 'volume', min: '3.0', max: '3.70' });
   mountRoutes(app, projectRoutes(routes), {
-    enforcer: { enforce: (name, target, creds) => enforce(name, (target.target as Record<string, unknown> | undefined) ?? { project_id: creds.project_id ?? null, user_id: creds.user_id ?? null }, creds) },
+    enforcer,
     authenticator: createAuthenticator({ validator: personaValidator, clock }),
     validators: createValidators(),
     validationStyle: 'nova',
