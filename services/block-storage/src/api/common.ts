@@ -137,6 +137,31 @@ export function parseBool(v: unknown, field: string): boolean {
   throw InvalidInput(`Unrecognized value '${String(v)}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes' (${field})`);
 }
 
+/**
+ * A dict filter's value (metadata, glance_metadata, extra_specs) as Cinder's ast.literal_eval
+ * reads it: JSON or Python's single-quoted dict, its values as strings; undefined when it is not
+ * a dict (each list says what that means for it).
+ */
+export function literalDict(raw: string): Record<string, string> | undefined {
+  for (const text of [raw, raw.replace(/'/g, '"')]) {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : undefined;
+  }
+  return undefined;
+}
+
+/** literalDict, where anything but a dict is refused (the volume and type lists). */
+export function dictFilter(raw: string, key: string): Record<string, string> {
+  const v = literalDict(raw);
+  if (!v) throw InvalidInput(`Invalid ${key} filter: ${raw}`);
+  return v;
+}
+
 /** One `POST /volumes/{id}/action` action (`{"os-extend": {...}}`), as several files contribute them. */
 export interface VolumeActionSpec {
   /** The upstream policy name checked against the volume's target. */

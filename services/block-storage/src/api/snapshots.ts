@@ -8,7 +8,7 @@ import { isAdmin } from '../domain/deps.js';
 import { BadRequest, InvalidInput } from '../domain/errors.js';
 import { SNAPSHOT_SORT_KEYS, SNAPSHOT_STATUSES, type SnapshotDetail, type SnapshotListQuery } from '../domain/snapshots.service.js';
 import type { SnapshotTable } from '../store/schema.js';
-import { atLeast, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, literalDict, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
 import { snapshotSummaryView, snapshotView } from './snapshots.views.js';
 
 const SnapshotId = Type.Object({ snapshot_id: Type.String() });
@@ -168,19 +168,6 @@ const COLUMN_OF: Record<string, keyof SnapshotTable> = {
   group_snapshot_id: 'group_snapshot_id', provider_location: 'provider_location', use_quota: 'use_quota',
 };
 
-/** Cinder reads the metadata filter with ast.literal_eval; anything but a dict matches nothing. */
-function parseDict(raw: string): Record<string, string> | undefined {
-  for (const text of [raw, raw.replace(/'/g, '"')]) {
-    try {
-      const v: unknown = JSON.parse(text);
-      if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
-      return undefined;
-    } catch {
-      // try the next reading
-    }
-  }
-  return undefined;
-}
 
 /** Sort keys on the wire are model attributes (display_name, display_description); `name` from 3.30. */
 function snapshotSort(req: FastifyRequest, query: RawQuery) {
@@ -232,7 +219,7 @@ export async function snapshotListQuery(frame: BlockStorageFrame, req: FastifyRe
     const raw = q1(query, key)!;
     const generic = atLeast(req, '3.31');
     if (key === 'metadata') {
-      const meta = parseDict(raw);
+      const meta = literalDict(raw);
       if (meta) Object.assign(q.metadata, meta);
       else q.none = true;
     } else if (key === 'availability_zone') {

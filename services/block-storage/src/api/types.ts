@@ -6,10 +6,10 @@ import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '@alto/kernel';
 import { defineRoute, pyRepr, type AnyRoute } from '@alto/http';
 import { isAdmin } from '../domain/deps.js';
-import { BadRequest, InvalidInput } from '../domain/errors.js';
+import { BadRequest } from '../domain/errors.js';
 import { READ_SENSITIVE, USER_VISIBLE_EXTRA_SPECS, type TypeDetail, type TypesService } from '../domain/types.service.js';
 import { TYPE_SORT_KEYS, type TypeListQuery } from '../store/type.repo.js';
-import { atLeast, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, dictFilter, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
 import { typeAccessView, typeManageView, typeView } from './types.views.js';
 
 /** The frame these routes need: the types service besides the core's. */
@@ -105,21 +105,6 @@ const NOT_FILTERS = new Set(['limit', 'marker', 'offset', 'sort', 'sort_key', 's
 const USER_FILTERS = new Set(['is_public', 'extra_specs']);
 const TYPE_COLUMNS = new Set(['id', 'name', 'description', 'qos_specs_id']);
 
-function parseDict(raw: string, key: string): Record<string, string> {
-  let v: unknown;
-  try {
-    // Cinder reads it with ast.literal_eval: JSON and Python's single-quoted dicts
-    v = JSON.parse(raw);
-  } catch {
-    try {
-      v = JSON.parse(raw.replace(/'/g, '"'));
-    } catch {
-      throw InvalidInput(`Invalid ${key} filter: ${raw}`);
-    }
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw InvalidInput(`Invalid ${key} filter: ${raw}`);
-  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
-}
 
 /** The type list query from Cinder's query string, per caller (VolumeTypesController._get_volume_types). */
 export async function typeListQuery(frame: TypesFrame, req: FastifyRequest, query: RawQuery, ctx: RequestContext): Promise<TypeListQuery> {
@@ -160,7 +145,7 @@ export async function typeListQuery(frame: TypesFrame, req: FastifyRequest, quer
     if (key === 'is_public') continue;
     const raw = q1(query, key)!;
     if (key === 'extra_specs') {
-      const specs = parseDict(raw, key);
+      const specs = dictFilter(raw, key);
       // a member filtering on specs it may not see gets nothing rather than a wrong answer
       if (!frame.services.authz.check(READ_SENSITIVE, ctx) && Object.keys(specs).some((k) => !(USER_VISIBLE_EXTRA_SPECS as readonly string[]).includes(k))) q.none = true;
       Object.assign(q.extraSpecs, specs);

@@ -7,7 +7,7 @@ import { isAdmin } from '../domain/deps.js';
 import { BadRequest, InvalidInput } from '../domain/errors.js';
 import type { VolumeDetail } from '../domain/volumes.service.js';
 import { VOLUME_SORT_KEYS, type VolumeListQuery } from '../store/volume.repo.js';
-import { atLeast, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, dictFilter, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
 import { volumeSummaryView, volumeView } from './volumes.views.js';
 
 const VolumeId = Type.Object({ volume_id: Type.String() });
@@ -75,21 +75,6 @@ const COLUMN_OF: Record<string, string> = {
 const NUMERIC = new Set(['size', 'bootable', 'multiattach']);
 const TIME_OPS: Record<string, VolumeListQuery['times'][number]['op']> = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '!=' };
 
-function parseDict(raw: string, key: string): Record<string, string> {
-  let v: unknown;
-  try {
-    // Cinder reads these with ast.literal_eval: accept JSON and Python's single-quoted dicts
-    v = JSON.parse(raw);
-  } catch {
-    try {
-      v = JSON.parse(raw.replace(/'/g, '"'));
-    } catch {
-      throw InvalidInput(`Invalid ${key} filter: ${raw}`);
-    }
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw InvalidInput(`Invalid ${key} filter: ${raw}`);
-  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
-}
 
 /** The volume list query from Cinder's query string, per caller (admins filter on anything). */
 export async function volumeListQuery(frame: BlockStorageFrame, req: FastifyRequest, query: RawQuery, ctx: RequestContext): Promise<VolumeListQuery> {
@@ -112,8 +97,8 @@ export async function volumeListQuery(frame: BlockStorageFrame, req: FastifyRequ
   }
   for (const key of keys) {
     const raw = q1(query, key)!;
-    if (key === 'metadata') Object.assign(q.metadata, parseDict(raw, key));
-    else if (key === 'glance_metadata') Object.assign(q.imageMetadata, parseDict(raw, key));
+    if (key === 'metadata') Object.assign(q.metadata, dictFilter(raw, key));
+    else if (key === 'glance_metadata') Object.assign(q.imageMetadata, dictFilter(raw, key));
     else if ((key === 'created_at' || key === 'updated_at') && atLeast(req, '3.60')) {
       for (const part of raw.split(',')) {
         const m = /^(gt|gte|lt|lte|eq|neq):(.+)$/.exec(part.trim());
