@@ -5,7 +5,8 @@ import type { BlockStorageCoreDeps } from '../domain/deps.js';
 import { BadRequest, InvalidVolume } from '../domain/errors.js';
 import type { VolumesService } from '../domain/volumes.service.js';
 import { extraSpecsOf, selectTypeById, type VolumeTypeRow } from '../store/type.repo.js';
-import { finishVolumeTask, metadataOf, updateVolumeIf, type VolumeRow } from '../store/volume.repo.js';
+import { metadataOf, updateVolumeIf, type VolumeRow } from '../store/volume.repo.js';
+import { finishTask } from '../store/task-lease.js';
 import { GlanceError, userToken, type GlanceClient, type GlanceImage, type NewImage } from './glance-client.js';
 
 export interface UploadImageInput {
@@ -85,13 +86,13 @@ export class VolumeUploadService {
       image = await this.#glance.createImage(userToken(ctx.authToken), await this.#imageBody(row, input));
     } catch (err) {
       // COMPAT(cinder zed): the status goes back when the image cannot be created, and the error is a 400 with its text
-      await finishVolumeTask(this.#d.db, row.id, owner, { status: row.status, previous_status: null, updated_at: this.#d.clock.nowMs() });
+      await finishTask(this.#d.db, 'volume', row.id, owner, { status: row.status, previous_status: null, updated_at: this.#d.clock.nowMs() });
       if (err instanceof GlanceError && (err.status === undefined || err.status >= 500)) {
         throw new ServiceUnavailableError(`The image service is unavailable: ${err.reason}`, 'volume.image_service_unavailable', { cause: err });
       }
       throw BadRequest(err instanceof GlanceError ? err.reason : err instanceof Error ? err.message : String(err), 'volume.upload_image_failed');
     }
-    await finishVolumeTask(this.#d.db, row.id, owner, { task_args: JSON.stringify({ image_id: image.id, disk_format: input.diskFormat }) });
+    await finishTask(this.#d.db, 'volume', row.id, owner, { task_args: JSON.stringify({ image_id: image.id, disk_format: input.diskFormat }) });
     await this.#volumes.kick(row.id, row.host, UPLOAD_METHOD);
     const type = await selectTypeById(this.#d.db, row.volume_type_id);
     return { row, image, type: type ? { ...type, extraSpecs: await extraSpecsOf(this.#d.db, type.id) } : undefined };

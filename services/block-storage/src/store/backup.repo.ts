@@ -27,34 +27,6 @@ export async function updateBackupIf(db: Db, id: string, fromStatuses: readonly 
   return Number(r.numUpdatedRows) === 1;
 }
 
-/**
- * Takes the backup's transitional work for `owner` until `leaseUntil` when it is in one of
- * `statuses` and nobody holds a live lease (or `owner` already does); one racer wins.
- */
-export async function claimBackupTask(db: Db, id: string, statuses: readonly string[], owner: string, nowMs: number, leaseUntil: number): Promise<boolean> {
-  const r = await db
-    .updateTable('backup')
-    .set({ task_owner: owner, task_lease_until: leaseUntil })
-    .where('id', '=', id)
-    .where('deleted', '=', 0)
-    .where('status', 'in', [...statuses])
-    .where((eb) => eb.or([eb('task_owner', 'is', null), eb('task_owner', '=', owner), eb('task_lease_until', '<', nowMs)]))
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-/** Extends a held lease; false when it was lost. */
-export async function renewBackupTask(db: Db, id: string, owner: string, leaseUntil: number): Promise<boolean> {
-  const r = await db.updateTable('backup').set({ task_lease_until: leaseUntil }).where('id', '=', id).where('task_owner', '=', owner).executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-/** Ends the task with the backup's new columns, only while `owner` still holds it. */
-export async function finishBackupTask(db: Db, id: string, owner: string, set: BackupColumns): Promise<boolean> {
-  const r = await db.updateTable('backup').set({ ...set, task_owner: null, task_lease_until: null }).where('id', '=', id).where('task_owner', '=', owner).executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
 /** Backups on backup host `host` whose transitional work nobody holds. */
 export async function selectUnheldBackupWork(db: Db, host: string, nowMs: number): Promise<BackupRow[]> {
   return db

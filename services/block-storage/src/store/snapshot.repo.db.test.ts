@@ -10,7 +10,8 @@ import type { BlockStorageDB } from './schema.js';
 import { volumeRow } from '../testing/volume-row.js';
 import { snapshotRow } from '../workers/volume-worker.fixtures.js';
 import { insertVolume } from './volume.repo.js';
-import { claimSnapshotTask, finishSnapshotTask, insertSnapshot, renewSnapshotTask, selectSnapshot, selectSnapshotsOfVolume, selectUnheldSnapshotWork } from './snapshot.repo.js';
+import { insertSnapshot, selectSnapshot, selectSnapshotsOfVolume, selectUnheldSnapshotWork } from './snapshot.repo.js';
+import { claimTask, finishTask, renewTask } from './task-lease.js';
 
 for (const engine of testEngines()) {
   describe(`snapshot store on ${engine.dialect}`, { skip: engine.unavailable }, () => {
@@ -35,12 +36,12 @@ for (const engine of testEngines()) {
       const s = snapshotRow({ volume_id: await volume('h1@file#file') });
       await insertSnapshot(database.db, s);
       const now = Date.now();
-      const wins = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => claimSnapshotTask(database.db, s.id, ['creating'], w, now, now + 60_000)));
+      const wins = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => claimTask(database.db, 'snapshot', s.id, ['creating'], w, now, now + 60_000)));
       assert.equal(wins.filter(Boolean).length, 1);
       const owner = (await selectSnapshot(database.db, s.id))!.task_owner!;
-      assert.equal(await claimSnapshotTask(database.db, s.id, ['creating'], owner, now, now + 60_000), true, 'the holder may claim again');
-      assert.equal(await claimSnapshotTask(database.db, s.id, ['creating'], owner === 'w1' ? 'w2' : 'w1', now, now + 60_000), false);
-      assert.equal(await claimSnapshotTask(database.db, s.id, ['deleting'], owner, now, now + 60_000), false, 'only in the statuses asked for');
+      assert.equal(await claimTask(database.db, 'snapshot', s.id, ['creating'], owner, now, now + 60_000), true, 'the holder may claim again');
+      assert.equal(await claimTask(database.db, 'snapshot', s.id, ['creating'], owner === 'w1' ? 'w2' : 'w1', now, now + 60_000), false);
+      assert.equal(await claimTask(database.db, 'snapshot', s.id, ['deleting'], owner, now, now + 60_000), false, 'only in the statuses asked for');
     });
 
     test('a lapsed lease goes to another worker; the old holder can neither renew nor finish', async () => {
@@ -48,15 +49,15 @@ for (const engine of testEngines()) {
       const s = snapshotRow({ volume_id: await volume(host) });
       await insertSnapshot(database.db, s);
       const t0 = Date.now();
-      assert.ok(await claimSnapshotTask(database.db, s.id, ['creating'], 'dead', t0, t0 + 1000));
+      assert.ok(await claimTask(database.db, 'snapshot', s.id, ['creating'], 'dead', t0, t0 + 1000));
       assert.deepEqual(await selectUnheldSnapshotWork(database.db, host, t0), [], 'held work is not listed');
       const later = t0 + 5000;
       assert.deepEqual((await selectUnheldSnapshotWork(database.db, host, later)).map((r) => r.id), [s.id]);
-      assert.ok(await claimSnapshotTask(database.db, s.id, ['creating'], 'alive', later, later + 60_000));
-      assert.equal(await renewSnapshotTask(database.db, s.id, 'dead', later + 60_000), false);
-      assert.equal(await finishSnapshotTask(database.db, s.id, 'dead', { status: 'error' }), false);
-      assert.ok(await renewSnapshotTask(database.db, s.id, 'alive', later + 90_000));
-      assert.ok(await finishSnapshotTask(database.db, s.id, 'alive', { status: 'available', progress: '100%' }));
+      assert.ok(await claimTask(database.db, 'snapshot', s.id, ['creating'], 'alive', later, later + 60_000));
+      assert.equal(await renewTask(database.db, 'snapshot', s.id, 'dead', later + 60_000), false);
+      assert.equal(await finishTask(database.db, 'snapshot', s.id, 'dead', { status: 'error' }), false);
+      assert.ok(await renewTask(database.db, 'snapshot', s.id, 'alive', later + 90_000));
+      assert.ok(await finishTask(database.db, 'snapshot', s.id, 'alive', { status: 'available', progress: '100%' }));
       const row = (await selectSnapshot(database.db, s.id))!;
       assert.deepEqual([row.status, row.progress, row.task_owner, row.task_lease_until], ['available', '100%', null, null]);
     });

@@ -23,39 +23,6 @@ export async function selectSnapshotsOfVolume(db: Db, volumeId: string): Promise
 }
 
 /**
- * Takes the snapshot's transitional work for `owner` until `leaseUntil` when it is in one of
- * `statuses` and nobody holds a live lease (or `owner` already does); exactly one racer wins.
- */
-export async function claimSnapshotTask(db: Db, id: string, statuses: readonly string[], owner: string, nowMs: number, leaseUntil: number): Promise<boolean> {
-  const r = await db
-    .updateTable('snapshot')
-    .set({ task_owner: owner, task_lease_until: leaseUntil })
-    .where('id', '=', id)
-    .where('deleted', '=', 0)
-    .where('status', 'in', [...statuses])
-    .where((eb) => eb.or([eb('task_owner', 'is', null), eb('task_owner', '=', owner), eb('task_lease_until', '<', nowMs)]))
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-/** Extends a held lease; false when the lease was lost. */
-export async function renewSnapshotTask(db: Db, id: string, owner: string, leaseUntil: number): Promise<boolean> {
-  const r = await db.updateTable('snapshot').set({ task_lease_until: leaseUntil }).where('id', '=', id).where('task_owner', '=', owner).executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-/** Ends the task with the snapshot's new columns, only while `owner` still holds it. */
-export async function finishSnapshotTask(db: Db, id: string, owner: string, set: SnapshotColumns): Promise<boolean> {
-  const r = await db
-    .updateTable('snapshot')
-    .set({ ...set, task_owner: null, task_lease_until: null })
-    .where('id', '=', id)
-    .where('task_owner', '=', owner)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-/**
  * Snapshots of volumes on `host` whose transitional work nobody holds. Snapshots of a volume
  * being deleted are left out: the volume's own reconciler deletes them first (cascade).
  */

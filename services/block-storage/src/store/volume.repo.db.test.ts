@@ -9,7 +9,8 @@ import { scratchDatabase, testEngines, type ScratchDatabase } from '@alto/db/tes
 import { blockStorageMigrations } from './migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from './schema.js';
 import { volumeRow } from '../testing/volume-row.js';
-import { claimVolumeTask, finishVolumeTask, insertVolume, renewVolumeTask, selectUnheldWork, selectVolume } from './volume.repo.js';
+import { insertVolume, selectUnheldWork, selectVolume } from './volume.repo.js';
+import { claimTask, finishTask, renewTask } from './task-lease.js';
 
 const volume = (over: Partial<VolumeTable> = {}): VolumeTable => volumeRow({ host: 'host1@file#file', ...over });
 
@@ -37,33 +38,33 @@ for (const engine of testEngines()) {
       const v = volume();
       await insertVolume(database.db, v);
       const now = Date.now();
-      const wins = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => claimVolumeTask(database.db, v.id, ['creating'], w, now, now + 60_000)));
+      const wins = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => claimTask(database.db, 'volume', v.id, ['creating'], w, now, now + 60_000)));
       assert.equal(wins.filter(Boolean).length, 1);
       const owner = (await selectVolume(database.db, v.id))!.task_owner;
       assert.ok(owner && ['w1', 'w2', 'w3', 'w4'].includes(owner));
       // the holder may claim again (a retry), the others may not
-      assert.equal(await claimVolumeTask(database.db, v.id, ['creating'], owner, now, now + 60_000), true);
-      assert.equal(await claimVolumeTask(database.db, v.id, ['creating'], owner === 'w1' ? 'w2' : 'w1', now, now + 60_000), false);
+      assert.equal(await claimTask(database.db, 'volume', v.id, ['creating'], owner, now, now + 60_000), true);
+      assert.equal(await claimTask(database.db, 'volume', v.id, ['creating'], owner === 'w1' ? 'w2' : 'w1', now, now + 60_000), false);
     });
 
     test('a lapsed lease goes to another worker; the old holder can neither renew nor finish', async () => {
       const v = volume();
       await insertVolume(database.db, v);
       const t0 = Date.now();
-      assert.ok(await claimVolumeTask(database.db, v.id, ['creating'], 'dead', t0, t0 + 1000));
+      assert.ok(await claimTask(database.db, 'volume', v.id, ['creating'], 'dead', t0, t0 + 1000));
       assert.deepEqual((await selectUnheldWork(database.db, v.host!, t0)).map((r) => r.id).filter((id) => id === v.id), [], 'held work is not listed');
       const later = t0 + 5000;
       assert.ok((await selectUnheldWork(database.db, v.host!, later)).some((r) => r.id === v.id), 'lapsed work is listed');
-      assert.ok(await claimVolumeTask(database.db, v.id, ['creating'], 'alive', later, later + 60_000));
-      assert.equal(await renewVolumeTask(database.db, v.id, 'dead', later + 60_000), false);
-      assert.equal(await finishVolumeTask(database.db, v.id, 'dead', { status: 'error' }), false);
-      assert.ok(await finishVolumeTask(database.db, v.id, 'alive', { status: 'available', launched_at: later }));
+      assert.ok(await claimTask(database.db, 'volume', v.id, ['creating'], 'alive', later, later + 60_000));
+      assert.equal(await renewTask(database.db, 'volume', v.id, 'dead', later + 60_000), false);
+      assert.equal(await finishTask(database.db, 'volume', v.id, 'dead', { status: 'error' }), false);
+      assert.ok(await finishTask(database.db, 'volume', v.id, 'alive', { status: 'available', launched_at: later }));
       const row = (await selectVolume(database.db, v.id))!;
       assert.equal(row.status, 'available');
       assert.equal(row.task_owner, null);
       assert.equal(Number(row.launched_at), later);
       // no longer transitional: nobody can claim create work on it
-      assert.equal(await claimVolumeTask(database.db, v.id, ['creating'], 'alive', later, later + 1), false);
+      assert.equal(await claimTask(database.db, 'volume', v.id, ['creating'], 'alive', later, later + 1), false);
     });
 
     test('unheld work is found per host, in creation order, and deleted rows are not', async () => {

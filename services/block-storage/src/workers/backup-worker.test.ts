@@ -16,10 +16,11 @@ import { systemClock } from '@alto/kernel';
 import { createLogger } from '@alto/runtime';
 import { FileBackend } from '../drivers/file-backend.js';
 import { PosixBackupDriver } from '../drivers/posix-backup.js';
-import { claimBackupTask, insertBackup, selectBackup } from '../store/backup.repo.js';
+import { insertBackup, selectBackup } from '../store/backup.repo.js';
 import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BackupTable, BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { insertVolume, selectVolume } from '../store/volume.repo.js';
+import { claimTask } from '../store/task-lease.js';
 import { volumeRow } from '../testing/volume-row.js';
 import { BACKUP_TOPIC, BackupWorker } from './backup-worker.js';
 
@@ -165,7 +166,7 @@ describe('backup worker', { skip: noQemu }, () => {
     const b = backupRow({ volume_id: vol });
     await insertBackup(database.db, b);
     const now = Date.now();
-    assert.ok(await claimBackupTask(database.db, b.id, ['creating'], 'w-dead', now, now + 300));
+    assert.ok(await claimTask(database.db, 'backup', b.id, ['creating'], 'w-dead', now, now + 300));
     // what the dead worker's driver call left: an uncommitted directory
     const part = driver.backupDir(b.id) + '.part';
     await mkdir(part, { recursive: true });

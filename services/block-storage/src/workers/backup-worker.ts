@@ -13,9 +13,6 @@ import { BackupDriverError, type BackupDriver } from '../spi/backup-driver.js';
 import { VolumeBackendError, type VolumeBackend } from '../spi/volume-backend.js';
 import {
   BACKUP_TRANSITIONAL,
-  claimBackupTask,
-  finishBackupTask,
-  renewBackupTask,
   selectBackup,
   selectUnheldBackupWork,
   type BackupColumns,
@@ -23,6 +20,7 @@ import {
 } from '../store/backup.repo.js';
 import { reportService } from '../store/service.repo.js';
 import { metadataOf, selectVolume, updateVolumeIf, writeMetadata, type Db, type VolumeRow } from '../store/volume.repo.js';
+import { claimTask, finishTask, renewTask } from '../store/task-lease.js';
 import { QuotaEngine } from '../domain/quotas.js';
 import { BACKUP_TOPIC } from './topics.js';
 import { holdingLease, ReconcileLoop } from './reconcile-loop.js';
@@ -148,10 +146,10 @@ export class BackupWorker implements Runnable {
   /** One pass for one backup: claim, converge, release. */
   async reconcile(backupId: string): Promise<void> {
     const now = this.d.clock.nowMs();
-    if (!(await claimBackupTask(this.d.db, backupId, BACKUP_TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
+    if (!(await claimTask(this.d.db, 'backup', backupId, BACKUP_TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
     const row = await selectBackup(this.d.db, backupId);
     if (!row || row.host !== this.d.host) return;
-    const renew = () => renewBackupTask(this.d.db, backupId, this.d.owner, this.d.clock.nowMs() + this.leaseMs);
+    const renew = () => renewTask(this.d.db, 'backup', backupId, this.d.owner, this.d.clock.nowMs() + this.leaseMs);
     await holdingLease(this.leaseMs, 1000, renew, async () => {
       switch (row.status) {
         case 'creating':
@@ -161,7 +159,7 @@ export class BackupWorker implements Runnable {
         case 'deleting':
           return await this.delete(row);
         default:
-          await finishBackupTask(this.d.db, row.id, this.d.owner, {});
+          await finishTask(this.d.db, 'backup', row.id, this.d.owner, {});
       }
     });
   }
@@ -178,7 +176,7 @@ export class BackupWorker implements Runnable {
    */
   private async finish(row: BackupRow, set: BackupColumns, also?: (trx: Db) => Promise<void>): Promise<boolean> {
     return this.d.db.transaction().execute(async (trx) => {
-      if (!(await finishBackupTask(trx, row.id, this.d.owner, { ...set, updated_at: this.d.clock.nowMs() }))) return false;
+      if (!(await finishTask(trx, 'backup', row.id, this.d.owner, { ...set, updated_at: this.d.clock.nowMs() }))) return false;
       await also?.(trx);
       return true;
     });

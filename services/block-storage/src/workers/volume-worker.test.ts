@@ -20,9 +20,10 @@ import { FileBackend } from '../drivers/file-backend.js';
 import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { volumeRow } from '../testing/volume-row.js';
-import { claimVolumeTask, insertVolume, metadataOf, selectVolume } from '../store/volume.repo.js';
-import { claimSnapshotTask, finishSnapshotTask, insertSnapshot, selectSnapshot } from '../store/snapshot.repo.js';
+import { insertVolume, metadataOf, selectVolume } from '../store/volume.repo.js';
+import { insertSnapshot, selectSnapshot } from '../store/snapshot.repo.js';
 import { selectUsage } from '../store/quota.repo.js';
+import { claimTask, finishTask } from '../store/task-lease.js';
 import { QuotaEngine, snapshotDeltas, volumeDeltas, type Deltas } from '../domain/quotas.js';
 import { DirectoryImages, hasPattern, imageInfo, snapshotRow, writePattern } from './volume-worker.fixtures.js';
 import { VOLUME_TOPIC, VolumeWorker } from './volume-worker.js';
@@ -108,7 +109,7 @@ describe('volume worker', { skip: noQemu, timeout: 60_000 }, () => {
     const w = await worker('w-sweeper');
     const id = await volume({});
     const now = Date.now();
-    assert.ok(await claimVolumeTask(database.db, id, ['creating'], 'w-dead', now, now + 300));
+    assert.ok(await claimTask(database.db, 'volume', id, ['creating'], 'w-dead', now, now + 300));
     await w.sweep();
     await w.idle();
     assert.equal((await selectVolume(database.db, id))!.status, 'creating', 'a live lease is respected');
@@ -330,12 +331,12 @@ describe('volume worker: create sources, cascade delete, upload, snapshots', { s
       await trx.updateTable('snapshot').set({ status: 'deleting' }).where('id', '=', snap.id).execute();
     });
     const now = Date.now();
-    assert.ok(await claimSnapshotTask(database.db, snap.id, ['deleting'], 'w-other', now, now + 60_000));
+    assert.ok(await claimTask(database.db, 'snapshot', snap.id, ['deleting'], 'w-other', now, now + 60_000));
     const waiting = await converge(vol);
     assert.deepEqual([waiting.status, waiting.task_owner], ['deleting', null], 'the volume is given back, not failed');
     assert.ok(existsSync(file(vol)));
     // the other worker lets go without finishing: the sweep finds the volume again
-    assert.ok(await finishSnapshotTask(database.db, snap.id, 'w-other', {}));
+    assert.ok(await finishTask(database.db, 'snapshot', snap.id, 'w-other', {}));
     await w.sweep();
     await w.idle();
     assert.equal(await selectVolume(database.db, vol), undefined);

@@ -15,9 +15,6 @@ import { VolumeBackendError, type CreateVolumeSpec, type VolumeBackend } from '.
 import { insertMessage } from '../store/message.repo.js';
 import { reportService } from '../store/service.repo.js';
 import {
-  claimSnapshotTask,
-  finishSnapshotTask,
-  renewSnapshotTask,
   selectSnapshot,
   selectSnapshotsOfVolume,
   selectUnheldSnapshotWork,
@@ -27,9 +24,6 @@ import {
 } from '../store/snapshot.repo.js';
 import { typeNamesOf } from '../store/type.repo.js';
 import {
-  claimVolumeTask,
-  finishVolumeTask,
-  renewVolumeTask,
   selectUnheldWork,
   selectVolume,
   TRANSITIONAL,
@@ -38,6 +32,7 @@ import {
   type VolumeColumns,
   type VolumeRow,
 } from '../store/volume.repo.js';
+import { claimTask, finishTask, renewTask } from '../store/task-lease.js';
 import { poolHostOf, sameBackend, VOLUME_TOPIC } from './topics.js';
 import { holdingLease, ReconcileLoop } from './reconcile-loop.js';
 
@@ -228,14 +223,14 @@ export class VolumeWorker implements Runnable {
     // another host's volume is not ours to claim (its lease would block its own worker)
     if (!seen?.host || !sameBackend(seen.host, this.d.host) || !(TRANSITIONAL as readonly string[]).includes(seen.status)) return;
     const now = this.d.clock.nowMs();
-    if (!(await claimVolumeTask(this.d.db, volumeId, TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
+    if (!(await claimTask(this.d.db, 'volume', volumeId, TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
     const row = await selectVolume(this.d.db, volumeId);
     if (!row) return;
-    await this.holding((until) => renewVolumeTask(this.d.db, volumeId, this.d.owner, until), () => this.converge(row));
+    await this.holding((until) => renewTask(this.d.db, 'volume', volumeId, this.d.owner, until), () => this.converge(row));
   }
 
   private finishVolume(row: VolumeRow, set: VolumeColumns, db: Db = this.d.db): Promise<boolean> {
-    return finishVolumeTask(db, row.id, this.d.owner, { ...set, updated_at: this.d.clock.nowMs() });
+    return finishTask(db, 'volume', row.id, this.d.owner, { ...set, updated_at: this.d.clock.nowMs() });
   }
 
   /** Ends the volume's task with an error status and a user message, in one transaction. */
@@ -307,7 +302,7 @@ export class VolumeWorker implements Runnable {
         // others are left for the backend to refuse the volume for (it still has snapshots)
         if (snap.status !== 'deleting') continue;
         const now = this.d.clock.nowMs();
-        if (!(await claimSnapshotTask(this.d.db, snap.id, ['deleting'], this.d.owner, now, now + this.leaseMs))) {
+        if (!(await claimTask(this.d.db, 'snapshot', snap.id, ['deleting'], this.d.owner, now, now + this.leaseMs))) {
           // another worker is deleting this snapshot now: give the volume back for the next sweep
           // (or that worker's kick when it is done) instead of waiting here
           this.d.log.info({ volume_id: row.id, snapshot_id: snap.id }, 'volume delete waits for a snapshot another worker is deleting');
@@ -315,7 +310,7 @@ export class VolumeWorker implements Runnable {
           return;
         }
         const claimed = (await selectSnapshot(this.d.db, snap.id)) ?? snap;
-        if (!(await this.holding((until) => renewSnapshotTask(this.d.db, snap.id, this.d.owner, until), () => this.deleteSnapshot(claimed, row)))) {
+        if (!(await this.holding((until) => renewTask(this.d.db, 'snapshot', snap.id, this.d.owner, until), () => this.deleteSnapshot(claimed, row)))) {
           throw new Refused(`snapshot ${snap.id} of the volume could not be deleted`);
         }
       }
@@ -383,11 +378,11 @@ export class VolumeWorker implements Runnable {
       return;
     }
     const now = this.d.clock.nowMs();
-    if (!(await claimSnapshotTask(this.d.db, snapshotId, SNAPSHOT_TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
+    if (!(await claimTask(this.d.db, 'snapshot', snapshotId, SNAPSHOT_TRANSITIONAL, this.d.owner, now, now + this.leaseMs))) return;
     const snap = await selectSnapshot(this.d.db, snapshotId);
     if (!snap) return;
     await this.holding(
-      (until) => renewSnapshotTask(this.d.db, snapshotId, this.d.owner, until),
+      (until) => renewTask(this.d.db, 'snapshot', snapshotId, this.d.owner, until),
       async () => {
         if (snap.status === 'creating') await this.createSnapshot(snap);
         else if (snap.status === 'deleting') await this.deleteSnapshot(snap, volume);
@@ -399,7 +394,7 @@ export class VolumeWorker implements Runnable {
   }
 
   private finishSnapshot(snap: SnapshotRow, set: SnapshotColumns, db: Db = this.d.db): Promise<boolean> {
-    return finishSnapshotTask(db, snap.id, this.d.owner, { ...set, updated_at: this.d.clock.nowMs() });
+    return finishTask(db, 'snapshot', snap.id, this.d.owner, { ...set, updated_at: this.d.clock.nowMs() });
   }
 
   private async failSnapshot(snap: SnapshotRow, status: string, err: unknown, message: UserMessage): Promise<void> {
