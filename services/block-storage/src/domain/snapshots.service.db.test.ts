@@ -8,16 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { createBus, type Bus } from '@alto/bus';
 import { migrateToLatest, type Database } from '@alto/db';
 import { scratchDatabase, testEngines, type ScratchDatabase } from '@alto/db/testing';
-import { ForbiddenError, manualClock, policyCredentials, type RequestContext } from '@alto/kernel';
-import { Enforcer } from '@alto/policy';
+import { manualClock, type RequestContext } from '@alto/kernel';
 import { createLogger } from '@alto/runtime';
-import { blockStoragePolicies } from '../policies.js';
 import { blockStorageMigrations } from '../store/migrations/index.js';
 import type { BlockStorageDB, VolumeTable } from '../store/schema.js';
 import { insertVolume } from '../store/volume.repo.js';
 import { volumeRow } from '../testing/volume-row.js';
+import { defaultTypeId, testCore, testPolicy } from '../testing/route-harness.js';
 import { VOLUME_TOPIC } from '../workers/topics.js';
-import type { Authorizer, BlockStorageCoreDeps } from './deps.js';
 import { QuotaEngine } from './quotas.js';
 import { SnapshotsService, type SnapshotListQuery } from './snapshots.service.js';
 
@@ -30,25 +28,6 @@ const ctxOf = (projectId: string, roles: string[] = ['member', 'reader']): Reque
   serviceRoles: [],
   isAdminProject: false,
 });
-
-/** plugin.ts's authorizer: Cinder's defaults, credentials with is_admin. */
-function authorizer(): Authorizer {
-  const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true });
-  const allowed = (rule: string, ctx: RequestContext, target?: Record<string, unknown>) => {
-    try {
-      enforcer.enforce(rule, target ?? { project_id: ctx.projectId ?? null, user_id: ctx.userId ?? null }, { ...policyCredentials(ctx), is_admin: ctx.roles.includes('admin') });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  return {
-    check: allowed,
-    enforce: (rule, ctx, target) => {
-      if (!allowed(rule, ctx, target)) throw new ForbiddenError(`Policy doesn't allow ${rule} to be performed.`, 'volume.policy');
-    },
-  };
-}
 
 const message = (re: RegExp) => (err: unknown) => err instanceof Error && re.test(err.message);
 
@@ -81,22 +60,9 @@ for (const engine of testEngines()) {
         create_snapshot: (args) => void casts.push({ method: 'create_snapshot', args }),
         delete_snapshot: (args) => void casts.push({ method: 'delete_snapshot', args }),
       });
-      defaultType = (await database.db.selectFrom('volume_type').select('id').where('name', '=', '__DEFAULT__').executeTakeFirstOrThrow()).id;
-      const deps: BlockStorageCoreDeps = {
-        db: database.db,
-        bus,
-        clock,
-        log,
-        authz: authorizer(),
-        config: {
-          osapiMaxLimit: 1000,
-          defaultVolumeType: '__DEFAULT__',
-          storageAvailabilityZone: 'nova',
-          quotaDefaults: { volumes: 10, snapshots: 10, gigabytes: 1000, backups: 10, backup_gigabytes: 1000, groups: 10, per_volume_gigabytes: -1 },
-          messageTtlSeconds: 2592000,
-          serviceDownSeconds: 60,
-        },
-      };
+      defaultType = await defaultTypeId(database);
+      // plugin.ts's authorizer: Cinder's defaults, credentials with is_admin
+      const deps = testCore({ database, bus, log }, clock, testPolicy().authz);
       quotas = new QuotaEngine({ db: database.db, defaults: deps.config.quotaDefaults, nowMs: () => clock.nowMs() });
       service = new SnapshotsService(deps, quotas);
     });

@@ -15,7 +15,8 @@ import type { BlockStorageDB, SnapshotTable, VolumeTable } from '../store/schema
 import { insertVolume, selectVolume } from '../store/volume.repo.js';
 import { listTransferRows, selectTransfer } from '../store/transfer.repo.js';
 import { volumeRow } from '../testing/volume-row.js';
-import type { Authorizer, BlockStorageCoreDeps } from './deps.js';
+import { defaultTypeId, testCore } from '../testing/route-harness.js';
+import type { Authorizer } from './deps.js';
 import { QuotaEngine, snapshotDeltas, volumeDeltas } from './quotas.js';
 import { TransfersService, authKeyMatches } from './transfers.service.js';
 
@@ -72,22 +73,8 @@ for (const engine of testEngines()) {
       await migrateToLatest(database, blockStorageMigrations);
       const log = createLogger({ level: 'silent' });
       bus = await createBus({ transportUrl: 'inprocess://' }, { logger: log, clock });
-      defaultType = (await database.db.selectFrom('volume_type').select('id').where('name', '=', '__DEFAULT__').executeTakeFirstOrThrow()).id;
-      const deps: BlockStorageCoreDeps = {
-        db: database.db,
-        bus,
-        clock,
-        log,
-        authz: allow,
-        config: {
-          osapiMaxLimit: 1000,
-          defaultVolumeType: '__DEFAULT__',
-          storageAvailabilityZone: 'nova',
-          quotaDefaults: { volumes: 10, snapshots: 10, gigabytes: 1000, backups: 10, backup_gigabytes: 1000, groups: 10, per_volume_gigabytes: -1 },
-          messageTtlSeconds: 2592000,
-          serviceDownSeconds: 60,
-        },
-      };
+      defaultType = await defaultTypeId(database);
+      const deps = testCore({ database, bus, log }, clock, allow);
       quotas = new QuotaEngine({ db: database.db, defaults: deps.config.quotaDefaults, nowMs: () => clock.nowMs() });
       service = new TransfersService(deps, quotas);
     });

@@ -104,7 +104,7 @@ export function testPolicy(): CinderPolicy {
 }
 
 /** Core deps over a test store with cinder.conf's defaults (ten of everything, 1000 GB). */
-export function testCore(store: TestStore, clock: Clock, authz: Authorizer, config: Partial<BlockStorageCoreDeps['config']> = {}): BlockStorageCoreDeps {
+export function testCore(store: Pick<TestStore, 'database' | 'bus' | 'log'>, clock: Clock, authz: Authorizer, config: Partial<BlockStorageCoreDeps['config']> = {}): BlockStorageCoreDeps {
   return {
     db: store.database.db,
     bus: store.bus,
