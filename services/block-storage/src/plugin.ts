@@ -154,7 +154,8 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
   const services: BlockStorageServices = { volumes, attachments, volumeActions: new VolumeActionsService(core, quotas, volumes, attachments), snapshots: new SnapshotsService(core, quotas), backups: new BackupsService(core, quotas, volumes), quotas, authz, types: new TypesService(core), qos: new QosService(core), messages: new MessagesService(core), osServices: new OsServicesService(core), transfers: new TransfersService(core, quotas) };
   const frame: BlockStorageFrame = { services, maxLimit: d.osapi_max_limit, publicEndpoint: config.api.public_endpoint };
 
-  const app = createHttpServer({ logger: log, bodyLimit: config.api.max_request_body_size, renderer: cinderRenderer(config) });
+  // strict slashes: Cinder answers 404 for `volumes/` (a show without an id), not the list
+  const app = createHttpServer({ logger: log, bodyLimit: config.api.max_request_body_size, renderer: cinderRenderer(config), strictSlashes: true });
   registerMicroversions(app, { serviceType: 'volume', min: MIN_VERSION, max: MAX_VERSION });
   // Cinder answers with Nova's request id header too
   app.addHook('onSend', async (_req, reply) => {

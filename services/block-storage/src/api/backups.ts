@@ -10,7 +10,7 @@ import { BadRequest, InvalidInput } from '../domain/errors.js';
 import type { BackupDetail, BackupsService } from '../domain/backups.service.js';
 import { BACKUP_SORT_KEYS, type BackupListQuery } from '../store/backup.repo.js';
 import { cinderCheck } from './cinder-validation.js';
-import { atLeast, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, columnFilter, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type FilterColumns, type RawQuery } from './common.js';
 import { backupSummaryView, backupView, restoreView } from './backups.views.js';
 import { parseOffset } from './messages.js';
 
@@ -108,7 +108,7 @@ const COLUMN_OF: Record<string, string> = {
   project_id: 'project_id', user_id: 'user_id', host: 'host', availability_zone: 'availability_zone', snapshot_id: 'snapshot_id', parent_id: 'parent_id',
   container: 'container', size: 'size', object_count: 'object_count', is_incremental: 'is_incremental',
 };
-const NUMERIC = new Set(['size', 'object_count']);
+const FILTER_COLUMNS: FilterColumns = { columnOf: COLUMN_OF, booleans: new Set(['is_incremental']), numeric: new Set(['size', 'object_count']) };
 
 const MALFORMED = 'The server could not comply with the request since it is either malformed or otherwise incorrect.';
 
@@ -152,19 +152,7 @@ export async function backupListQuery(frame: BackupFrame, req: FastifyRequest, q
   }
   for (const key of keys) {
     const raw = q1(query, key)!;
-    if (key.endsWith('~') && atLeast(req, '3.34') && COLUMN_OF[key.slice(0, -1)]) {
-      (q.like as Record<string, string>)[COLUMN_OF[key.slice(0, -1)]!] = raw;
-    } else if (COLUMN_OF[key]) {
-      const col = COLUMN_OF[key];
-      if (col === 'is_incremental') (q.eq as Record<string, unknown>)[col] = parseBool(raw, key) ? 1 : 0;
-      else if (NUMERIC.has(col)) {
-        if (!/^\d+$/.test(raw)) q.none = true;
-        else (q.eq as Record<string, unknown>)[col] = Number(raw);
-      } else (q.eq as Record<string, unknown>)[col] = raw;
-    } else {
-      // COMPAT(cinder): an admin's filter on something backups do not have matches nothing
-      q.none = true;
-    }
+    columnFilter(q, req, key, raw, FILTER_COLUMNS);
   }
   const marker = q1(query, 'marker');
   if (marker) q.marker = await frame.services.backups.getRowOrThrow(ctx, marker);

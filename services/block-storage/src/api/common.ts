@@ -162,6 +162,32 @@ export function dictFilter(raw: string, key: string): Record<string, string> {
   return v;
 }
 
+/** A resource's filterable columns: the column of each query key, and which columns hold booleans (0/1) and numbers. */
+export interface FilterColumns {
+  columnOf: Record<string, string>;
+  booleans: ReadonlySet<string>;
+  numeric: ReadonlySet<string>;
+}
+
+/**
+ * One column filter of a list, as Cinder's: `key~` is a LIKE from 3.34, a boolean column takes
+ * Cinder's boolean strings, a number column matches nothing for what is not a whole number, and
+ * a key the resource does not have matches nothing (COMPAT(cinder): an admin may filter on anything).
+ */
+export function columnFilter(q: { eq: object; like: object; none?: boolean }, req: FastifyRequest, key: string, raw: string, c: FilterColumns): void {
+  const eq = q.eq as Record<string, unknown>;
+  const like = q.like as Record<string, string>;
+  const likeCol = key.endsWith('~') && atLeast(req, '3.34') ? c.columnOf[key.slice(0, -1)] : undefined;
+  const col = c.columnOf[key];
+  if (likeCol) like[likeCol] = raw;
+  else if (!col) q.none = true;
+  else if (c.booleans.has(col)) eq[col] = parseBool(raw, key) ? 1 : 0;
+  else if (c.numeric.has(col)) {
+    if (/^\d+$/.test(raw)) eq[col] = Number(raw);
+    else q.none = true;
+  } else eq[col] = raw;
+}
+
 /** One `POST /volumes/{id}/action` action (`{"os-extend": {...}}`), as several files contribute them. */
 export interface VolumeActionSpec {
   /** The upstream policy name checked against the volume's target. */

@@ -35,6 +35,19 @@ export function versionRoutes(frame: BlockStorageFrame): AnyRoute[] {
       errors: [],
       handler: async ({ req }) => ({ versions: [v3Entry(frame, req)] }),
     }),
+    // Cinder redirects the version root without its slash
+    defineRoute({
+      method: 'GET',
+      url: '/v3',
+      auth: 'none',
+      policy: null,
+      status: 302,
+      errors: [],
+      handler: async ({ req, reply }) => {
+        void reply.header('location', `${baseUrl(frame, req)}/v3/`);
+        return undefined;
+      },
+    }),
     // COMPAT(cinder): unlike Glance, the v3 root is behind authtoken (401 without a token)
     defineRoute({
       method: 'GET',

@@ -7,7 +7,7 @@ import { isAdmin } from '../domain/deps.js';
 import { BadRequest, InvalidInput } from '../domain/errors.js';
 import type { VolumeDetail } from '../domain/volumes.service.js';
 import { VOLUME_SORT_KEYS, type VolumeListQuery } from '../store/volume.repo.js';
-import { atLeast, dictFilter, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type RawQuery } from './common.js';
+import { atLeast, columnFilter, dictFilter, nextLinks, parseBool, parseLimit, parseSort, q1, type BlockStorageFrame, type FilterColumns, type RawQuery } from './common.js';
 import { volumeSummaryView, volumeView } from './volumes.views.js';
 
 const VolumeId = Type.Object({ volume_id: Type.String() });
@@ -72,7 +72,7 @@ const COLUMN_OF: Record<string, string> = {
   description: 'description', display_description: 'description', multiattach: 'multiattach', snapshot_id: 'snapshot_id', source_volid: 'source_volid',
   replication_status: 'replication_status', consistencygroup_id: 'consistencygroup_id',
 };
-const NUMERIC = new Set(['size', 'bootable', 'multiattach']);
+const FILTER_COLUMNS: FilterColumns = { columnOf: COLUMN_OF, booleans: new Set(['bootable', 'multiattach']), numeric: new Set(['size']) };
 const TIME_OPS: Record<string, VolumeListQuery['times'][number]['op']> = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '!=' };
 
 
@@ -106,19 +106,7 @@ export async function volumeListQuery(frame: BlockStorageFrame, req: FastifyRequ
         if (Number.isNaN(ms)) throw InvalidInput(`Invalid time comparison filter ${key}: ${raw}`);
         q.times.push({ key, op: m ? TIME_OPS[m[1]!]! : '=', ms });
       }
-    } else if (key.endsWith('~') && atLeast(req, '3.34') && COLUMN_OF[key.slice(0, -1)]) {
-      (q.like as Record<string, string>)[COLUMN_OF[key.slice(0, -1)]!] = raw;
-    } else if (COLUMN_OF[key]) {
-      const col = COLUMN_OF[key];
-      if (key === 'bootable' || key === 'multiattach') (q.eq as Record<string, unknown>)[col] = parseBool(raw, key) ? 1 : 0;
-      else if (NUMERIC.has(col)) {
-        if (!/^\d+$/.test(raw)) q.none = true;
-        else (q.eq as Record<string, unknown>)[col] = Number(raw);
-      } else (q.eq as Record<string, unknown>)[col] = raw;
-    } else {
-      // COMPAT(cinder): an admin's filter on something volumes do not have matches nothing
-      q.none = true;
-    }
+    } else columnFilter(q, req, key, raw, FILTER_COLUMNS);
   }
   const marker = q1(query, 'marker');
   if (marker) q.marker = await frame.services.volumes.markerOrThrow(ctx, marker);
@@ -184,6 +172,12 @@ export function volumeRoutes(frame: BlockStorageFrame): AnyRoute[] {
         checkLength('name', name);
         checkLength('description', description);
         checkMetadata(v.metadata);
+        if (typeof v.size === 'string') {
+          // COMPAT(cinder): its validator applies minimum/maximum to numeric strings too
+          const n = Number(v.size);
+          if (n < 1) throw BadRequest(`Invalid input for field/attribute size. Value: ${v.size}. ${v.size} is less than the minimum of 1`, 'volume.bad_size');
+          if (n > 2147483647) throw BadRequest(`Invalid input for field/attribute size. Value: ${v.size}. ${v.size} is greater than the maximum of 2147483647`, 'volume.bad_size');
+        }
         if (v.size === undefined || v.size === null) {
           if (!v.snapshot_id && !v.source_volid && !v.backup_id) throw BadRequest('The server could not comply with the request since it is either malformed or otherwise incorrect.');
         }

@@ -257,14 +257,17 @@ export class VolumesService {
       await writeMetadata(trx, 'volume_metadata', row.id, input.metadata ?? {}, true);
       if (Object.keys(imageMeta).length) await writeMetadata(trx, 'volume_image_metadata', row.id, imageMeta, true);
     });
-    await this.kick(row.id, host, 'create_volume');
+    await this.kick(row.id, host, 'create_volume', ctx.requestId);
     return this.getOrThrow(ctx, row.id);
   }
 
-  /** Tells the scheduler (unplaced) or the volume's worker to look at it; a lost message is found by their sweeps. */
-  async kick(volumeId: string, host: string | null, method: string): Promise<void> {
+  /**
+   * Tells the scheduler (unplaced) or the volume's worker to look at it; a lost message is found by
+   * their sweeps. The request id travels along so a user message names the request that failed.
+   */
+  async kick(volumeId: string, host: string | null, method: string, requestId?: string): Promise<void> {
     const target = host ? { topic: VOLUME_TOPIC, server: host } : { topic: SCHEDULER_TOPIC };
-    await this.d.bus.cast(target, host ? method : 'create_volume', { volume_id: volumeId }).catch((err: unknown) => {
+    await this.d.bus.cast(target, host ? method : 'create_volume', { volume_id: volumeId, ...(requestId ? { request_id: requestId } : {}) }).catch((err: unknown) => {
       this.d.log.warn({ volume_id: volumeId, err: err instanceof Error ? err.message : String(err) }, 'could not send the volume to be worked on; a sweep will find it');
     });
   }
@@ -297,13 +300,27 @@ export class VolumesService {
     }
     const now = this.d.clock.nowMs();
     const from = opts.force ? undefined : DELETABLE;
+    if (!row.host) {
+      // never placed on a backend (no valid host): nothing to converge, so it goes at once with
+      // its quota, as Cinder's API destroys such a volume itself
+      const typeName = (await typeNamesOf(this.d.db, [row.volume_type_id])).get(row.volume_type_id);
+      const gone = await this.d.db.transaction().execute(async (trx) => {
+        let q = trx.updateTable('volume').set({ status: 'deleted', deleted: 1, deleted_at: now, terminated_at: now, updated_at: now }).where('id', '=', id).where('deleted', '=', 0).where('host', 'is', null);
+        if (from) q = q.where('status', 'in', [...from]);
+        if (Number((await q.executeTakeFirst()).numUpdatedRows) !== 1) return false;
+        if (row.use_quota) await this.quotas.release(trx, row.project_id, typeName ? volumeDeltas(Number(row.size), typeName) : { volumes: 1, gigabytes: Number(row.size) });
+        return true;
+      });
+      if (!gone) throw InvalidVolume(CANNOT_DELETE);
+      return;
+    }
     const marked = await this.d.db.transaction().execute(async (trx) => {
       if (!(await updateVolumeIf(trx, id, from, { status: 'deleting', previous_status: row.status, updated_at: now, task_owner: null, task_lease_until: null }))) return false;
       if (snapshots.length) await trx.updateTable('snapshot').set({ status: 'deleting', updated_at: now }).where('volume_id', '=', id).where('deleted', '=', 0).execute();
       return true;
     });
     if (!marked) throw InvalidVolume(CANNOT_DELETE);
-    await this.kick(id, row.host ?? null, 'delete_volume');
+    await this.kick(id, row.host, 'delete_volume', ctx.requestId);
   }
 
   // ---- metadata ------------------------------------------------------------------------------

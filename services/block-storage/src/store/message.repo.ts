@@ -29,7 +29,8 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<string> {
     .values({
       id,
       project_id: m.projectId,
-      request_id: m.requestId ?? null,
+      // work found by a sweep has no request: Cinder's periodic tasks make a context with a fresh id too
+      request_id: m.requestId ?? `req-${randomUUID()}`,
       resource_type: m.resourceType,
       resource_uuid: m.resourceUuid,
       event_id: `VOLUME_${m.resourceType}_${m.actionId}_${m.detailId}`,

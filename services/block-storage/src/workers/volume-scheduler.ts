@@ -82,8 +82,8 @@ export class VolumeScheduler implements Runnable {
     this.subscription = await this.d.bus.serve(
       { topic: SCHEDULER_TOPIC, server: this.d.host },
       {
-        create_volume: async (args: { volume_id?: unknown }) => {
-          if (typeof args.volume_id === 'string') await this.place(args.volume_id);
+        create_volume: async (args: { volume_id?: unknown; request_id?: unknown }) => {
+          if (typeof args.volume_id === 'string') await this.place(args.volume_id, typeof args.request_id === 'string' ? args.request_id : undefined);
           return null;
         },
       },
@@ -124,7 +124,7 @@ export class VolumeScheduler implements Runnable {
   }
 
   /** Picks a backend for one volume, records it once, and tells its worker. */
-  async place(volumeId: string): Promise<void> {
+  async place(volumeId: string, requestId?: string): Promise<void> {
     const row = await selectVolume(this.d.db, volumeId);
     if (!row || row.status !== 'creating') return;
     if (row.host) {
@@ -144,7 +144,7 @@ export class VolumeScheduler implements Runnable {
         const r = await trx.updateTable('volume').set({ status: 'error', updated_at: now }).where('id', '=', volumeId).where('status', '=', 'creating').where('host', 'is', null).executeTakeFirst();
         // the user learns why from /v3/messages: "schedule allocate volume: Could not find any available weighted backend."
         if (Number(r.numUpdatedRows) === 1) {
-          await insertMessage(trx, { projectId: row.project_id, resourceType: 'VOLUME', resourceUuid: volumeId, actionId: '001', detailId: '003', nowMs: now, ttlMs: this.d.messageTtlMs ?? 30 * 86_400_000 });
+          await insertMessage(trx, { projectId: row.project_id, resourceType: 'VOLUME', resourceUuid: volumeId, actionId: '001', detailId: '003', requestId: requestId ?? null, nowMs: now, ttlMs: this.d.messageTtlMs ?? 30 * 86_400_000 });
         }
       });
       return;
