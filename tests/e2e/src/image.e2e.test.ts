@@ -207,9 +207,9 @@ describe('image, embedded', { skip }, () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test('alto up starts identity and image: both in the catalog, the image API answers version discovery', async () => {
+  test('alto up starts identity, image and block storage: all in the catalog, the image API answers version discovery', async () => {
     const catalog = openstackJson<Row[]>(c.osEnv, ['catalog', 'list']);
-    assert.deepEqual(catalog.map((s) => s.Type).sort(), ['identity', 'image']);
+    assert.deepEqual(catalog.map((s) => s.Type).sort(), ['block-storage', 'identity', 'image', 'volumev3']);
     const endpoints = openstackJson<Row[]>(c.osEnv, ['endpoint', 'list', '--service', 'image']);
     assert.deepEqual(endpoints.map((e) => e.Interface).sort(), ['admin', 'internal', 'public']);
     assert.ok(endpoints.every((e) => String(e.URL).replace(/\/+$/, '') === imageUrl), JSON.stringify(endpoints));
