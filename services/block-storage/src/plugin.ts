@@ -36,6 +36,8 @@ import type { BlockStorageServices } from './services.js';
 import { projectRoutes, type BlockStorageFrame } from './api/common.js';
 import { MAX_VERSION, MIN_VERSION, versionRoutes } from './api/versions.js';
 import { volumeRoutes } from './api/volumes.js';
+import { hostRoutes } from './api/hosts.js';
+import { extensionRoutes } from './api/extensions.js';
 import { attachmentRoutes } from './api/attachments.js';
 import { volumeActionRoutes } from './api/volume-actions.js';
 import { AttachmentsService } from './domain/attachments.service.js';
@@ -170,7 +172,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     serviceTokenRoles: config.keystone_authtoken.service_token_roles,
     serviceTokenRolesRequired: config.keystone_authtoken.service_token_roles_required,
   });
-  const routes: AnyRoute[] = [...volumeRoutes(frame), ...volumeActionRoutes(frame, deps.glance ? imageActions({ services: { volumeUploads: new VolumeUploadService(core, services.volumes, deps.glance, { enableForceUpload: d.enable_force_upload }) } }) : {}), ...attachmentRoutes(frame), ...snapshotRoutes(frame), ...backupRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame), ...transferRoutes(frame)];
+  const routes: AnyRoute[] = [...volumeRoutes(frame), ...volumeActionRoutes(frame, deps.glance ? imageActions({ services: { volumeUploads: new VolumeUploadService(core, services.volumes, deps.glance, { enableForceUpload: d.enable_force_upload }) } }) : {}), ...attachmentRoutes(frame), ...snapshotRoutes(frame), ...backupRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame), ...transferRoutes(frame), ...hostRoutes({ core }), ...extensionRoutes()];
   mountRoutes(app, [...versionRoutes(frame), ...projectRoutes(routes)], {
     enforcer: policy.routes,
     authenticator,
