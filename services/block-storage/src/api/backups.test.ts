@@ -7,7 +7,6 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -24,6 +23,7 @@ import { insertBackup } from '../store/backup.repo.js';
 import { reportService } from '../store/service.repo.js';
 import type { BlockStorageServices } from '../services.js';
 import { volumeRow } from '../testing/volume-row.js';
+import { fillVolume, volumeHead } from '../testing/volume-data.js';
 import { ADMIN_PROJECT, OTHER_PROJECT, OWNER_PROJECT, caller, defaultTypeId, faultMessage, mountForTest, openTestStore, testCore, testPolicy, type Call } from '../testing/route-harness.js';
 import { BackupWorker } from '../workers/backup-worker.js';
 import { VolumeScheduler } from '../workers/volume-scheduler.js';
@@ -79,14 +79,7 @@ async function startHarness(maxLimit = 1000, opts: { workers?: boolean } = {}): 
     volume: async (over = {}, pattern) => {
       const row = volumeRow({ project_id: OWNER_PROJECT, user_id: 'u-member', host: VOLUME_HOST, status: 'available', volume_type_id: defaultType, ...over });
       await insertVolume(database.db, row);
-      if (pattern) {
-        const img = join(dir, `img-${row.id}.raw`);
-        await writeFile(img, pattern);
-        await backend.copyImageToVolume(row.id, img, 'raw', Number(row.size));
-        await rm(img);
-      } else {
-        await backend.createVolume({ volumeId: row.id, sizeGb: Number(row.size) });
-      }
+      await fillVolume(backend, dir, row.id, Number(row.size), pattern);
       return row.id;
     },
     close: async () => {
@@ -153,13 +146,7 @@ describe('backups through the API', { skip: noQemu }, () => {
     const r = restored.json().restore as Json;
     assert.deepEqual([r.backup_id, r.volume_name], [id, `restore_backup_${id}`]);
     await until('restored', async () => (await selectVolume(h.database.db, r.volume_id as string))?.status === 'available');
-    const out = join(tmpdir(), `alto-restored-${randomUUID()}.raw`);
-    await h.backend.copyVolumeToFile(r.volume_id as string, out, 'raw');
-    const f = await open(out, 'r');
-    const head = Buffer.alloc(pattern.length);
-    await f.read(head, 0, head.length, 0);
-    await f.close();
-    await rm(out);
+    const head = await volumeHead(h.backend, tmpdir(), r.volume_id as string, pattern.length);
     assert.ok(head.equals(pattern), 'the new volume holds the backed-up bytes');
     assert.equal(await statusOf(id), 'available');
 

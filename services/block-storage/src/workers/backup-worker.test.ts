@@ -22,6 +22,7 @@ import type { BackupTable, BlockStorageDB, VolumeTable } from '../store/schema.j
 import { insertVolume, selectVolume } from '../store/volume.repo.js';
 import { claimTask } from '../store/task-lease.js';
 import { volumeRow } from '../testing/volume-row.js';
+import { fillVolume, volumeHead } from '../testing/volume-data.js';
 import { BACKUP_TOPIC, BackupWorker } from './backup-worker.js';
 
 const MiB = 1024 * 1024;
@@ -59,26 +60,10 @@ describe('backup worker', { skip: noQemu }, () => {
   const volume = async (over: Partial<VolumeTable>, pattern?: Buffer) => {
     const row = volumeRow({ host: VOLUME_HOST, status: 'available', ...over });
     await insertVolume(database.db, row);
-    if (pattern) {
-      const img = join(dir, `img-${row.id}.raw`);
-      await writeFile(img, pattern);
-      await backend.copyImageToVolume(row.id, img, 'raw', Number(row.size));
-      await rm(img);
-    } else {
-      await backend.createVolume({ volumeId: row.id, sizeGb: Number(row.size) });
-    }
+    await fillVolume(backend, dir, row.id, Number(row.size), pattern);
     return row.id;
   };
-  const head = async (volumeId: string, bytes: number) => {
-    const out = join(dir, `head-${randomUUID()}.raw`);
-    await backend.copyVolumeToFile(volumeId, out, 'raw');
-    const f = await open(out, 'r');
-    const buf = Buffer.alloc(bytes);
-    await f.read(buf, 0, bytes, 0);
-    await f.close();
-    await rm(out);
-    return buf;
-  };
+  const head = (volumeId: string, bytes: number) => volumeHead(backend, dir, volumeId, bytes);
   const until = async (what: string, probe: () => Promise<boolean>) => {
     for (let i = 0; i < 400; i++) {
       if (await probe()) return;
