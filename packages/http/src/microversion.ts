@@ -26,6 +26,8 @@ export interface MicroversionPolicy {
   max: string;
   /** Legacy headers still honoured, e.g. X-OpenStack-Nova-API-Version. */
   legacyHeaders?: string[];
+  /** Refuse (400) an OpenStack-API-Version header that names only other services, as Cinder does. */
+  refuseOtherServices?: boolean;
 }
 
 declare module 'fastify' {
@@ -47,6 +49,9 @@ export function negotiateMicroversion(policy: MicroversionPolicy, headers: Recor
   for (const v of values) {
     const [type, version] = v.split(/\s+/, 2);
     if (type?.toLowerCase() === policy.serviceType) requested = version;
+  }
+  if (requested === undefined && values.length && policy.refuseOtherServices) {
+    throw new ValidationError('The server could not comply with the request since it is either malformed or otherwise incorrect.', 'http.microversion_other_service');
   }
   if (requested === undefined) {
     for (const name of policy.legacyHeaders ?? []) {

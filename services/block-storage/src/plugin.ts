@@ -98,7 +98,7 @@ export function quotaDefaults(config: BlockStorageConfig): Record<string, number
 }
 
 /** Cinder's faults (computeRenderer with retryAfter), keystonemiddleware's 401, webob's wording for the frame's errors. */
-function cinderRenderer(config: BlockStorageConfig): ErrorRenderer {
+function cinderRenderer(wwwAuthenticateUri: string): ErrorRenderer {
   const faults = computeRenderer({
     retryAfter: '0',
     messages: {
@@ -112,13 +112,28 @@ function cinderRenderer(config: BlockStorageConfig): ErrorRenderer {
     },
   });
   const unauthorized = keystoneRenderer({
-    wwwAuthenticateUri: () => config.keystone_authtoken.www_authenticate_uri ?? config.keystone_authtoken.auth_url ?? '',
+    wwwAuthenticateUri: () => wwwAuthenticateUri,
     messages: { 'auth.no_token': 'The request you have made requires authentication.', 'auth.invalid_token': 'The request you have made requires authentication.' },
   });
   return {
     statusOf: (err) => faults.statusOf?.(err) ?? (err.code === 'http.method_not_allowed' ? 404 : undefined),
     render: (err, status, req: FastifyRequest) => (status === 401 ? unauthorized.render(err, status, req) : faults.render(err, status, req)),
   };
+}
+
+/**
+ * The HTTP frame every Cinder route runs in: Cinder's faults and keystonemiddleware's 401,
+ * strict slashes (`volumes/` is 404), volume microversions (a header naming only another
+ * service is refused) and Nova's request id header beside oslo's. Tests mount routes in it too.
+ */
+export function cinderHttpServer(opts: { log: Logger; bodyLimit: number; wwwAuthenticateUri: string }): FastifyInstance {
+  const app = createHttpServer({ logger: opts.log, bodyLimit: opts.bodyLimit, renderer: cinderRenderer(opts.wwwAuthenticateUri), strictSlashes: true });
+  registerMicroversions(app, { serviceType: 'volume', min: MIN_VERSION, max: MAX_VERSION, refuseOtherServices: true });
+  app.addHook('onSend', async (_req, reply) => {
+    const id = reply.getHeader('x-openstack-request-id');
+    if (id !== undefined) void reply.header('x-compute-request-id', id);
+  });
+  return app;
 }
 
 export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockStorageApi> {
@@ -157,13 +172,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
   const frame: BlockStorageFrame = { services, maxLimit: d.osapi_max_limit, publicEndpoint: config.api.public_endpoint };
 
   // strict slashes: Cinder answers 404 for `volumes/` (a show without an id), not the list
-  const app = createHttpServer({ logger: log, bodyLimit: config.api.max_request_body_size, renderer: cinderRenderer(config), strictSlashes: true });
-  registerMicroversions(app, { serviceType: 'volume', min: MIN_VERSION, max: MAX_VERSION });
-  // Cinder answers with Nova's request id header too
-  app.addHook('onSend', async (_req, reply) => {
-    const id = reply.getHeader('x-openstack-request-id');
-    if (id !== undefined) void reply.header('x-compute-request-id', id);
-  });
+  const app = cinderHttpServer({ log, bodyLimit: config.api.max_request_body_size, wwwAuthenticateUri: config.keystone_authtoken.www_authenticate_uri ?? config.keystone_authtoken.auth_url ?? '' });
   const authenticator = createAuthenticator({
     validator: deps.validator,
     clock,

@@ -290,6 +290,21 @@ export class VolumesService {
    */
   async delete(ctx: RequestContext, id: string, opts: { cascade?: boolean; force?: boolean } = {}): Promise<void> {
     const row = await this.getRowOrThrow(ctx, id);
+    const now = this.d.clock.nowMs();
+    // COMPAT(cinder volume/api.py delete): checked before any status check
+    if (!row.host) {
+      // never placed on a backend (no valid host): nothing to converge, so it goes at once with
+      // its quota, as Cinder's API destroys such a volume itself
+      const typeName = (await typeNamesOf(this.d.db, [row.volume_type_id])).get(row.volume_type_id);
+      const gone = await this.d.db.transaction().execute(async (trx) => {
+        const r = await trx.updateTable('volume').set({ status: 'deleted', deleted: 1, deleted_at: now, terminated_at: now, updated_at: now }).where('id', '=', id).where('deleted', '=', 0).where('host', 'is', null).executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        if (row.use_quota) await this.quotas.release(trx, row.project_id, typeName ? volumeDeltas(Number(row.size), typeName) : { volumes: 1, gigabytes: Number(row.size) });
+        return true;
+      });
+      if (!gone) throw InvalidVolume(CANNOT_DELETE);
+      return;
+    }
     const snapshots = await this.d.db.selectFrom('snapshot').select(['id', 'status']).where('volume_id', '=', id).where('deleted', '=', 0).execute();
     // force (os-force_delete) skips only the status check, as Cinder's: attached volumes, ones with
     // snapshots (without cascade), migrating or grouped ones are refused either way
@@ -298,22 +313,7 @@ export class VolumesService {
     if (opts.cascade && snapshots.some((s) => !['available', 'error', 'deleting', 'error_deleting'].includes(s.status))) {
       throw InvalidVolume('Snapshot ' + snapshots.find((s) => !['available', 'error'].includes(s.status))!.id + ' must not be part of a group or in an in-progress state.');
     }
-    const now = this.d.clock.nowMs();
     const from = opts.force ? undefined : DELETABLE;
-    if (!row.host) {
-      // never placed on a backend (no valid host): nothing to converge, so it goes at once with
-      // its quota, as Cinder's API destroys such a volume itself
-      const typeName = (await typeNamesOf(this.d.db, [row.volume_type_id])).get(row.volume_type_id);
-      const gone = await this.d.db.transaction().execute(async (trx) => {
-        let q = trx.updateTable('volume').set({ status: 'deleted', deleted: 1, deleted_at: now, terminated_at: now, updated_at: now }).where('id', '=', id).where('deleted', '=', 0).where('host', 'is', null);
-        if (from) q = q.where('status', 'in', [...from]);
-        if (Number((await q.executeTakeFirst()).numUpdatedRows) !== 1) return false;
-        if (row.use_quota) await this.quotas.release(trx, row.project_id, typeName ? volumeDeltas(Number(row.size), typeName) : { volumes: 1, gigabytes: Number(row.size) });
-        return true;
-      });
-      if (!gone) throw InvalidVolume(CANNOT_DELETE);
-      return;
-    }
     const marked = await this.d.db.transaction().execute(async (trx) => {
       if (!(await updateVolumeIf(trx, id, from, { status: 'deleting', previous_status: row.status, updated_at: now, task_owner: null, task_lease_until: null }))) return false;
       if (snapshots.length) await trx.updateTable('snapshot').set({ status: 'deleting', updated_at: now }).where('volume_id', '=', id).where('deleted', '=', 0).execute();

@@ -28,9 +28,15 @@ function markerValue(row: Record<string, unknown>, key: string, nullAs: NullAs):
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
-/** The sort with `id` last as the tiebreaker (in the last key's direction). */
+/**
+ * The sort with Cinder's default keys appended (process_sort_params): created_at, then id as the
+ * tiebreaker, each unless already there, in the first key's direction.
+ */
 export function withTiebreak(sort: SortSpec[]): SortSpec[] {
-  return sort.some((k) => k.key === 'id') ? sort : [...sort, { key: 'id', dir: sort.at(-1)?.dir ?? 'desc' }];
+  const dir = sort[0]?.dir ?? 'desc';
+  const out = [...sort];
+  for (const key of ['created_at', 'id']) if (!out.some((k) => k.key === key)) out.push({ key, dir });
+  return out;
 }
 
 /** Rows strictly after `marker` in the order of `sort` (which must end with id: withTiebreak). */

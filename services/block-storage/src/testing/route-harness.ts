@@ -9,7 +9,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { migrateToLatest, openDatabase, type Database } from '@alto/db';
 import { createBus, type Bus } from '@alto/bus';
 import { UnauthorizedError, type Clock, type RequestContext } from '@alto/kernel';
-import { computeRenderer, createAuthenticator, createHttpServer, createValidators, mountRoutes, registerMicroversions, type AnyRoute, type AuthContext, type PolicyEnforcer, type TokenValidator } from '@alto/http';
+import { createAuthenticator, createValidators, mountRoutes, type AnyRoute, type AuthContext, type PolicyEnforcer, type TokenValidator } from '@alto/http';
+import { cinderHttpServer } from '../plugin.js';
 import { Enforcer } from '@alto/policy';
 import { createLogger, type Logger } from '@alto/runtime';
 import { blockStoragePolicies } from '../policies.js';
@@ -126,20 +127,7 @@ export function testCore(store: Pick<TestStore, 'database' | 'bus' | 'log'>, clo
 /** These routes alone in an HTTP server, mounted as plugin.ts mounts its routes; ready. */
 export async function mountForTest(routes: AnyRoute[], opts: { log: Logger; clock: Clock; enforcer: PolicyEnforcer; validateResponses?: boolean }): Promise<FastifyInstance> {
   const { log, clock, enforcer } = opts;
-  const app = createHttpServer({
-    logger: log,
-    bodyLimit: 114688,
-    renderer: computeRenderer({
-      retryAfter: '0',
-      messages: {
-        'http.malformed_json': 'Malformed request body',
-        'http.route_not_found': 'The resource could not be found.',
-        'http.microversion_out_of_range': 'The resource could not be found.',
-        'http.missing_body': 'The server could not comply with the request since it is either malformed or otherwise incorrect.',
-      },
-    }),
-  });
-  registerMicroversions(app, { serviceType: 'volume', min: '3.0', max: '3.70' });
+  const app = cinderHttpServer({ log, bodyLimit: 114688, wwwAuthenticateUri: 'http://keystone.test:5000' });
   mountRoutes(app, projectRoutes(routes), {
     enforcer,
     authenticator: createAuthenticator({ validator: personaValidator, clock }),
