@@ -51,6 +51,17 @@ export const LogSection = Type.Object(
 );
 export type LogConfig = Static<typeof LogSection>;
 
+/** oslo.policy's [oslo_policy]: an overrides file and the secure-RBAC switches (both on, as current upstream). */
+export const PolicySection = Type.Object(
+  {
+    policy_file: Type.Optional(Type.String()),
+    enforce_scope: Type.Boolean({ default: true }),
+    enforce_new_defaults: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type PolicyConfig = Static<typeof PolicySection>;
+
 /** keystonemiddleware's [keystone_authtoken]: how a service validates the tokens it receives. */
 export const AuthTokenSection = Type.Object(
   {

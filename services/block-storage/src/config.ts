@@ -1,7 +1,7 @@
 // The block storage service's configuration, named after cinder.conf's sections and options.
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { ApiSection, AuthTokenSection, DatabaseSection } from '@alto/config';
+import { ApiSection, AuthTokenSection, DatabaseSection, PolicySection } from '@alto/config';
 
 /** One backend section (cinder.conf `enabled_backends = file` plus a [file] section). */
 const FileBackendSection = Type.Object(
@@ -96,14 +96,7 @@ export const BlockStorageSection = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     keystone_authtoken: AuthTokenSection,
-    oslo_policy: Type.Object(
-      {
-        policy_file: Type.Optional(Type.String()),
-        enforce_scope: Type.Boolean({ default: true }),
-        enforce_new_defaults: Type.Boolean({ default: true }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    oslo_policy: PolicySection,
   },
   { additionalProperties: false, default: {} },
 );

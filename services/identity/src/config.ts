@@ -1,7 +1,7 @@
 // The identity service's configuration, named after keystone.conf's sections and options.
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { ApiSection, DatabaseSection } from '@alto/config';
+import { ApiSection, DatabaseSection, PolicySection } from '@alto/config';
 
 export const IdentitySection = Type.Object(
   {
@@ -129,14 +129,7 @@ export const IdentitySection = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    oslo_policy: Type.Object(
-      {
-        policy_file: Type.Optional(Type.String()),
-        enforce_scope: Type.Boolean({ default: true }),
-        enforce_new_defaults: Type.Boolean({ default: true }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    oslo_policy: PolicySection,
   },
   { additionalProperties: false, default: {} },
 );

@@ -1,7 +1,7 @@
 // The image service's configuration, named after glance-api.conf's sections and options.
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { ApiSection, AuthTokenSection, DatabaseSection } from '@alto/config';
+import { ApiSection, AuthTokenSection, DatabaseSection, PolicySection } from '@alto/config';
 
 /** Glance's default [image_format] lists (glance/common/config.py). */
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
@@ -108,14 +108,7 @@ export const ImageSection = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     keystone_authtoken: AuthTokenSection,
-    oslo_policy: Type.Object(
-      {
-        policy_file: Type.Optional(Type.String()),
-        enforce_scope: Type.Boolean({ default: true }),
-        enforce_new_defaults: Type.Boolean({ default: true }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    oslo_policy: PolicySection,
   },
   { additionalProperties: false, default: {} },
 );
