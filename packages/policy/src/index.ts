@@ -24,3 +24,5 @@ export {
   PolicySyntaxError,
   keystoneForbiddenMessage,
 } from './errors.js';
+export { describePolicyDefaults, readPolicyDump } from './defaults-suite.js';
+export type { PolicyDump, PolicyDefaultsSuiteOptions } from './defaults-suite.js';

@@ -1,88 +1,16 @@
 // Cinder's default policies: they load into @alto/policy, match the upstream dump, and give
 // Cinder's answers (oslo's, recorded in the dump) for the block-storage personas.
-import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Enforcer, InvalidScope, parseRule, ruleReferences, validateRuleDefault } from '@alto/policy';
-import type { Credentials, RuleDefault, Target } from '@alto/policy';
+import { Enforcer, describePolicyDefaults, readPolicyDump } from '@alto/policy';
+import type { Credentials, Target } from '@alto/policy';
 import { blockStoragePolicies } from './policies.js';
 
 // What policies.ts is generated from: fixtures/policies/dump-cinder-policies.py, then cinder-policies-to-ts.py.
-type DumpedRule = RuleDefault & { module: string };
-interface DecisionCase {
-  persona: string;
-  targetName: string;
-  target: Record<string, unknown>;
-  allowed: string[];
-  invalidScope: string[];
-}
-const dump = JSON.parse(readFileSync(new URL('../fixtures/policies/cinder-policies.json', import.meta.url), 'utf8')) as {
-  master: { commit: string; rules: DumpedRule[] };
-  debian: { version: string; rules: DumpedRule[] };
-  decisions: { config: { enforce_scope: boolean; enforce_new_defaults: boolean }; personas: Record<string, Credentials>; cases: DecisionCase[] };
-};
-const masterNames = new Set(dump.master.rules.map((r) => r.name));
-const expectedRules = [...dump.master.rules, ...dump.debian.rules.filter((r) => !masterNames.has(r.name))];
+describePolicyDefaults('blockStoragePolicies', blockStoragePolicies, readPolicyDump(new URL('../fixtures/policies/cinder-policies.json', import.meta.url)), { upstream: 'cinder', minMasterRules: 150, minCases: 40 });
 
-describe('blockStoragePolicies', () => {
-  it('passes oslo\'s RuleDefault checks and parses strictly, deprecated check strings too', () => {
-    for (const rule of blockStoragePolicies) {
-      assert.doesNotThrow(() => validateRuleDefault(rule), rule.name);
-      assert.doesNotThrow(() => parseRule(rule.checkStr), rule.name);
-      if (rule.deprecatedRule !== undefined) assert.doesNotThrow(() => parseRule(rule.deprecatedRule?.checkStr ?? ''), `${rule.name} (deprecated)`);
-    }
-  });
-
-  it('refers only to rules it defines', () => {
-    const names = new Set(blockStoragePolicies.map((r) => r.name));
-    for (const rule of blockStoragePolicies) {
-      for (const ref of ruleReferences(parseRule(rule.checkStr))) assert.ok(names.has(ref), `${rule.name} refers to undefined rule:${ref}`);
-    }
-  });
-
-  it('loads into an Enforcer without warnings, one name each', () => {
-    const enforcer = new Enforcer(blockStoragePolicies);
-    assert.deepEqual(enforcer.warnings, []);
-    assert.equal(enforcer.names.length, blockStoragePolicies.length);
-  });
-
-  it('has the names and check strings of cinder master, then the rules only Zed registers', () => {
-    assert.ok(dump.master.rules.length > 150);
-    assert.deepEqual(
-      blockStoragePolicies.map((r) => [r.name, r.checkStr]),
-      expectedRules.map((r) => [r.name, r.checkStr]),
-    );
-    // Every Zed name is there, so a Zed policy.yaml override never names an unknown rule.
-    for (const { name } of dump.debian.rules) assert.ok(blockStoragePolicies.some((r) => r.name === name), name);
-  });
-
-  it('is the dump field for field (descriptions, operations, deprecations)', () => {
-    assert.deepEqual(blockStoragePolicies, expectedRules.map(({ module: _module, ...rule }) => rule));
-  });
-});
-
-describe('blockStoragePolicies decisions (enforce_scope and enforce_new_defaults on)', () => {
+describe('blockStoragePolicies for our personas (enforce_scope and enforce_new_defaults on)', () => {
   const enforcer = new Enforcer(blockStoragePolicies, { enforceScope: true, enforceNewDefaults: true });
-
-  it('agrees with oslo.policy on every recorded persona, target and rule', () => {
-    assert.deepEqual(dump.decisions.config, { enforce_scope: true, enforce_new_defaults: true });
-    assert.ok(dump.decisions.cases.length >= 40);
-    for (const c of dump.decisions.cases) {
-      const creds = dump.decisions.personas[c.persona];
-      assert.ok(creds !== undefined, c.persona);
-      const allowed: string[] = [];
-      const invalidScope: string[] = [];
-      for (const name of enforcer.names) {
-        try {
-          enforcer.enforce(name, c.target, creds);
-          allowed.push(name);
-        } catch (err) {
-          if (err instanceof InvalidScope) invalidScope.push(name);
-        }
-      }
-      assert.deepEqual({ allowed, invalidScope }, { allowed: c.allowed, invalidScope: c.invalidScope }, `${c.persona} on ${c.targetName}`);
-    }
-  });
 
   // Credentials as Cinder's RequestContext.to_policy_values() gives them to oslo: oslo's values
   // plus is_admin, which Cinder sets from context_is_admin (role:admin).

@@ -1,89 +1,16 @@
 // Glance's default policies: they load into @alto/policy, match the upstream dump, and give
 // Glance's answers (oslo's, recorded in the dump) for the image personas that matter.
-import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Enforcer, InvalidScope, parseRule, ruleReferences, validateRuleDefault } from '@alto/policy';
-import type { Credentials, RuleDefault, Target } from '@alto/policy';
+import { Enforcer, InvalidScope, describePolicyDefaults, readPolicyDump } from '@alto/policy';
+import type { Credentials, Target } from '@alto/policy';
 import { imagePolicies } from './policies.js';
 
 // What policies.ts is generated from: fixtures/policies/dump-glance-policies.py, then glance-policies-to-ts.py.
-type DumpedRule = RuleDefault & { module: string };
-interface DecisionCase {
-  persona: string;
-  targetName: string;
-  target: Record<string, unknown>;
-  allowed: string[];
-  invalidScope: string[];
-}
-const dump = JSON.parse(readFileSync(new URL('../fixtures/policies/glance-policies.json', import.meta.url), 'utf8')) as {
-  master: { commit: string; rules: DumpedRule[] };
-  debian: { version: string; rules: DumpedRule[] };
-  decisions: { config: { enforce_scope: boolean; enforce_new_defaults: boolean }; personas: Record<string, Credentials>; cases: DecisionCase[] };
-};
+describePolicyDefaults('imagePolicies', imagePolicies, readPolicyDump(new URL('../fixtures/policies/glance-policies.json', import.meta.url)), { upstream: 'glance', minCases: 101 });
 
-describe('imagePolicies', () => {
-  it('passes oslo\'s RuleDefault checks and parses strictly, deprecated check strings too', () => {
-    for (const rule of imagePolicies) {
-      assert.doesNotThrow(() => validateRuleDefault(rule), rule.name);
-      assert.doesNotThrow(() => parseRule(rule.checkStr), rule.name);
-      if (rule.deprecatedRule !== undefined) assert.doesNotThrow(() => parseRule(rule.deprecatedRule?.checkStr ?? ''), `${rule.name} (deprecated)`);
-    }
-  });
-
-  it('refers only to rules it defines', () => {
-    const names = new Set(imagePolicies.map((r) => r.name));
-    for (const rule of imagePolicies) {
-      for (const ref of ruleReferences(parseRule(rule.checkStr))) assert.ok(names.has(ref), `${rule.name} refers to undefined rule:${ref}`);
-    }
-  });
-
-  it('loads into an Enforcer without warnings, one name each', () => {
-    const enforcer = new Enforcer(imagePolicies);
-    assert.deepEqual(enforcer.warnings, []);
-    assert.equal(enforcer.names.length, imagePolicies.length);
-  });
-
-  it('has the names and check strings of glance master, then the rules only Zed registers', () => {
-    const masterNames = new Set(dump.master.rules.map((r) => r.name));
-    const expected = [...dump.master.rules, ...dump.debian.rules.filter((r) => !masterNames.has(r.name))];
-    assert.deepEqual(
-      imagePolicies.map((r) => [r.name, r.checkStr]),
-      expected.map((r) => [r.name, r.checkStr]),
-    );
-    // Every Zed name is there, so a Zed policy.yaml override never names an unknown rule.
-    for (const { name } of dump.debian.rules) assert.ok(imagePolicies.some((r) => r.name === name), name);
-  });
-
-  it('is the dump field for field (descriptions, scopes, operations, deprecations)', () => {
-    const masterNames = new Set(dump.master.rules.map((r) => r.name));
-    const expected = [...dump.master.rules, ...dump.debian.rules.filter((r) => !masterNames.has(r.name))].map(({ module: _module, ...rule }) => rule);
-    assert.deepEqual(imagePolicies, expected);
-  });
-});
-
-describe('imagePolicies decisions (enforce_scope and enforce_new_defaults on)', () => {
+describe('imagePolicies for our personas (enforce_scope and enforce_new_defaults on)', () => {
   const enforcer = new Enforcer(imagePolicies, { enforceScope: true, enforceNewDefaults: true });
-
-  it('agrees with oslo.policy on every recorded persona, target and rule', () => {
-    assert.deepEqual(dump.decisions.config, { enforce_scope: true, enforce_new_defaults: true });
-    assert.ok(dump.decisions.cases.length > 100);
-    for (const c of dump.decisions.cases) {
-      const creds = dump.decisions.personas[c.persona];
-      assert.ok(creds !== undefined, c.persona);
-      const allowed: string[] = [];
-      const invalidScope: string[] = [];
-      for (const name of enforcer.names) {
-        try {
-          enforcer.enforce(name, c.target, creds);
-          allowed.push(name);
-        } catch (err) {
-          if (err instanceof InvalidScope) invalidScope.push(name);
-        }
-      }
-      assert.deepEqual({ allowed, invalidScope }, { allowed: c.allowed, invalidScope: c.invalidScope }, `${c.persona} on ${c.targetName}`);
-    }
-  });
 
   // Credentials as Glance's RequestContext.to_policy_values() gives them to oslo.
   const creds = (projectId: string, roles: string[]): Credentials => ({
