@@ -20,6 +20,7 @@ import {
   type BlockStorageDB,
   type VolumeBackend,
   imageServiceOf,
+  type ImageServiceWiring,
   connectionHandlers,
   BackupWorker,
   PosixBackupDriver,
@@ -175,7 +176,12 @@ function serviceAuthOf(config: AltoConfig, section: 'image' | 'block_storage') {
 }
 
 /** Adds volume-api to a manager: its database, token validation against identity, the Cinder v3 routes and the listener. */
-export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database = openBlockStorageDatabase(config)): Promise<RunningBlockStorage> {
+/** The image service as block storage reaches it (one Glance client and service token per process). */
+export function blockStorageImages(config: AltoConfig): ImageServiceWiring {
+  return imageServiceOf(config.block_storage, serviceAuthOf(config, 'block_storage'), systemClock, config.bootstrap.region_id);
+}
+
+export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database = openBlockStorageDatabase(config), images = blockStorageImages(config)): Promise<RunningBlockStorage> {
   manager.add({ name: 'block-storage-database', start: async () => {}, stop: () => database.close() });
   const cache = createCache(config.cache, log);
   manager.add({ name: 'volume-token-cache', start: async () => {}, stop: () => cache.close() });
@@ -190,7 +196,7 @@ export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bu
     log,
     metrics,
     validateResponses: process.env.ALTO_VALIDATE_RESPONSES === '1',
-    glance: imageServiceOf(config.block_storage, serviceAuthOf(config, 'block_storage'), systemClock, config.bootstrap.region_id).glance,
+    glance: images.glance,
   });
   for (const c of api.checks) manager.addCheck(c);
   registerHealthRoutes(api.app, { manager, metrics });
@@ -237,11 +243,10 @@ export function buildVolumeBackends(config: AltoConfig): Map<string, { backend: 
 }
 
 /** Adds one volume-worker per backend: converges the volumes placed on it and reports its capacity. */
-export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database: Database<BlockStorageDB>): Map<string, VolumeBackend> {
+export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database: Database<BlockStorageDB>, images = blockStorageImages(config)): Map<string, VolumeBackend> {
   const d = config.block_storage.default;
   const backends = buildVolumeBackends(config);
   const owner = processName();
-  const images = imageServiceOf(config.block_storage, serviceAuthOf(config, 'block_storage'), systemClock, config.bootstrap.region_id).transfer;
   for (const [host, { backend }] of backends) {
     manager.add(
       new VolumeWorker({
@@ -256,7 +261,7 @@ export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus,
         leaseMs: d.task_lease_seconds * 1000,
         sweepMs: d.task_sweep_seconds * 1000,
         reportMs: d.report_interval * 1000,
-        images,
+        images: images.transfer,
         // os-initialize_connection / attachments: the backend answers how to reach the volume
         handlers: connectionHandlers(backend),
       }),

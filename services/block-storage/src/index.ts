@@ -10,7 +10,7 @@ export { VolumeWorker, WORKER_BINARY } from './workers/volume-worker.js';
 export { VolumeScheduler } from './workers/volume-scheduler.js';
 export { SCHEDULER_TOPIC, VOLUME_TOPIC, BACKUP_TOPIC } from './workers/topics.js';
 export { QuotaEngine } from './domain/quotas.js';
-export { imageServiceOf } from './images/image-service.js';
+export { imageServiceOf, type ImageServiceWiring } from './images/image-service.js';
 export { connectionHandlers } from './workers/volume-connections.js';
 export * from './spi/backup-driver.js';
 export { PosixBackupDriver } from './drivers/posix-backup.js';

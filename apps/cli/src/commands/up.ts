@@ -8,7 +8,7 @@ import { CREDENTIAL_MAX_ACTIVE_KEYS, identityMigrations, setupKeyRepository } fr
 import { exitOnSignals } from '@alto/runtime';
 import { newPassword } from '@alto/kernel';
 import { blockStorageUrl, bootstrapInputOf, identityUrl, imageUrl, loadAltoConfig, type ConfigSources } from '../config.js';
-import { Manager, addIdentityApi, addImageApi, addVolumeApi, addBackupWorker, addVolumeScheduler, addVolumeWorkers, makeLogger, openBus } from '../components.js';
+import { Manager, addIdentityApi, addImageApi, addVolumeApi, addBackupWorker, addVolumeScheduler, addVolumeWorkers, blockStorageImages, makeLogger, openBus } from '../components.js';
 import { imageMigrations } from '@alto/image';
 import { blockStorageMigrations } from '@alto/block-storage';
 import { registerService } from '../register.js';
@@ -53,10 +53,12 @@ export async function up(opts: UpOptions): Promise<void> {
   const kb = config.block_storage.keystone_authtoken;
   config.block_storage.keystone_authtoken = { ...kb, username: kb.username ?? 'cinder', password: kb.password ?? serviceUserPassword(config.data_dir, 'cinder') };
   const volumeLog = log.child({ component: 'block-storage' });
-  const { database: volumeDb } = await addVolumeApi(manager, config, bus, volumeLog);
+  // one Glance client and service token for the API's checks and the workers' transfers
+  const images = blockStorageImages(config);
+  const { database: volumeDb } = await addVolumeApi(manager, config, bus, volumeLog, undefined, images);
   await p.step('block storage database', () => migrateToLatest(volumeDb, blockStorageMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
   addVolumeScheduler(manager, config, bus, volumeLog, volumeDb);
-  const backends = addVolumeWorkers(manager, config, bus, volumeLog, volumeDb);
+  const backends = addVolumeWorkers(manager, config, bus, volumeLog, volumeDb, images);
   addBackupWorker(manager, config, bus, volumeLog, volumeDb, backends);
 
   const explicit = process.env.ALTO_ADMIN_PASSWORD;
