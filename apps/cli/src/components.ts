@@ -2,13 +2,13 @@
 // engine, bus transport) and wires dependencies.
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { computeRenderer, createHttpServer } from '@alto/http';
+import { computeRenderer, createHttpServer, invalidatableCache } from '@alto/http';
 import type { InProcessBroker} from '@alto/bus';
-import { createBus, type Bus } from '@alto/bus';
+import { createBus, type Bus, type Subscription } from '@alto/bus';
 import { openDatabase, type Database } from '@alto/db';
 import { systemClock } from '@alto/kernel';
 import { createLogger, createMetricsRegistry, httpServerRunnable, Manager, registerHealthRoutes, type Logger } from '@alto/runtime';
-import { createIdentity, type Identity, type IdentityDB } from '@alto/identity';
+import { createIdentity, IDENTITY_SYNC_TOPIC, type Identity, type IdentityDB } from '@alto/identity';
 import { createImage, FilesystemStore, keystoneLimits, legacyLimits, type ImageApi, type ImageDB, type StoreSet } from '@alto/image';
 import { remoteTokenValidator } from '@alto/clients';
 import {
@@ -26,7 +26,7 @@ import {
   PosixBackupDriver,
 } from '@alto/block-storage';
 import { ValidationError } from '@alto/kernel';
-import { createCache } from '@alto/runtime';
+import { createCache, type Runnable } from '@alto/runtime';
 import { identityUrl, type AltoConfig } from './config.js';
 
 /** The components `alto serve` can run; `alto up` runs them all in one process. */
@@ -35,6 +35,30 @@ export type ComponentName = (typeof COMPONENTS)[number];
 
 export function makeLogger(config: AltoConfig, name: string): Logger {
   return createLogger({ level: config.log.level, format: config.log.format, name });
+}
+
+/**
+ * The token cache of a service that validates against identity: config.cache (in-process or
+ * memcached), forgetting every cached validation when identity says its data changed (a revoked
+ * token, a disabled user, a removed role), so a revocation reaches every service at once rather
+ * than after token_cache_time as with keystonemiddleware. The listener is a Runnable on the
+ * manager; a missed message leaves the usual token_cache_time bound.
+ */
+function tokenCache(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, component: string) {
+  const cache = invalidatableCache(createCache(config.cache, log), systemClock);
+  let sub: Subscription | undefined;
+  const runnable: Runnable = {
+    name: `${component}-token-cache`,
+    async start() {
+      sub = await bus.serve({ topic: IDENTITY_SYNC_TOPIC, server: `${processName()}-${component}` }, { invalidate: async () => cache.invalidate() });
+    },
+    async stop() {
+      await sub?.stop();
+      await cache.close();
+    },
+  };
+  manager.add(runnable);
+  return cache;
 }
 
 export async function openBus(config: AltoConfig, log: Logger, broker?: InProcessBroker): Promise<Bus> {
@@ -122,15 +146,14 @@ export interface RunningImage {
  * Adds image-api to a manager: its database, stores, token validation against the identity
  * service (keystone_authtoken), unified limits, the maintenance reconciler and the listener.
  */
-export async function addImageApi(manager: Manager, config: AltoConfig, log: Logger): Promise<RunningImage> {
+export async function addImageApi(manager: Manager, config: AltoConfig, bus: Bus, log: Logger): Promise<RunningImage> {
   const database = openImageDatabase(config);
   manager.add({ name: 'image-database', start: async () => {}, stop: () => database.close() });
   const a = config.image.keystone_authtoken;
   const authUrl = a.auth_url ?? `${identityUrl(config)}/v3`;
   if (!a.username || !a.password) throw new ValidationError('image.keystone_authtoken.username and .password are required (the image service checks tokens with them)', 'cli.no_service_credentials');
   const serviceAuth = { authUrl, username: a.username, password: a.password, userDomainName: a.user_domain_name, projectName: a.project_name, projectDomainName: a.project_domain_name };
-  const cache = createCache(config.cache, log);
-  manager.add({ name: 'image-token-cache', start: async () => {}, stop: () => cache.close() });
+  const cache = tokenCache(manager, config, bus, log, 'image-api');
   const MiB = 1024 * 1024;
   const fallback = config.image.default.user_storage_quota > 0 ? { imageSizeTotal: config.image.default.user_storage_quota / MiB } : {};
   const metrics = createMetricsRegistry('image-api');
@@ -183,8 +206,7 @@ export function blockStorageImages(config: AltoConfig): ImageServiceWiring {
 
 export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bus, log: Logger, database = openBlockStorageDatabase(config), images = blockStorageImages(config)): Promise<RunningBlockStorage> {
   manager.add({ name: 'block-storage-database', start: async () => {}, stop: () => database.close() });
-  const cache = createCache(config.cache, log);
-  manager.add({ name: 'volume-token-cache', start: async () => {}, stop: () => cache.close() });
+  const cache = tokenCache(manager, config, bus, log, 'volume-api');
   const metrics = createMetricsRegistry('volume-api');
   const api = await createBlockStorage({
     config: config.block_storage,

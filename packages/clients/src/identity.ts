@@ -26,6 +26,8 @@ export interface KeystoneToken {
   system?: { all: boolean };
   roles?: { id: string; name: string }[];
   catalog?: { id: string; type: string; name: string; endpoints: { id: string; interface: string; region_id: string | null; url: string }[] }[];
+  'OS-TRUST:trust'?: { id: string };
+  application_credential?: { id: string; name: string; restricted: boolean; access_rules?: { id?: string; service: string; method: string; path: string }[] };
 }
 
 export interface IssuedToken {
@@ -52,10 +54,27 @@ export async function passwordToken(a: PasswordAuth): Promise<IssuedToken> {
   return { id, token: res.body.token, ms: res.ms };
 }
 
-export async function validateToken(authUrl: string, callerToken: string, subjectToken: string): Promise<{ token: KeystoneToken; ms: number }> {
-  const res = await request<{ token: KeystoneToken }>(`${v3(authUrl)}/auth/tokens?nocatalog`, { headers: { 'x-auth-token': callerToken, 'x-subject-token': subjectToken } });
+export interface ValidateTokenOptions {
+  /** allow_expired: answer for a token past its expiry (the caller needs a service role). */
+  allowExpired?: boolean;
+  /** With the catalog (keystonemiddleware asks for it; services that only need the scope do not). */
+  catalog?: boolean;
+}
+
+/**
+ * GET /v3/auth/tokens. Says it enforces application credential access rules (as
+ * keystonemiddleware does), so a token restricted by them is answered rather than refused.
+ */
+export async function validateToken(authUrl: string, callerToken: string, subjectToken: string, opts: ValidateTokenOptions = {}): Promise<{ token: KeystoneToken; ms: number }> {
+  const query = [...(opts.catalog ? [] : ['nocatalog']), ...(opts.allowExpired ? ['allow_expired=1'] : [])];
+  const res = await request<{ token: KeystoneToken }>(`${v3(authUrl)}/auth/tokens${query.length ? `?${query.join('&')}` : ''}`, {
+    headers: { 'x-auth-token': callerToken, 'x-subject-token': subjectToken, 'openstack-identity-access-rules': ACCESS_RULES_SUPPORT },
+  });
   return { token: res.body.token, ms: res.ms };
 }
+
+/** The access rules version this client enforces (keystonemiddleware's ACCESS_RULES_SUPPORT). */
+const ACCESS_RULES_SUPPORT = '1';
 
 /** The fields keystonemiddleware derives from a validated token (AuthContext in @alto/http). */
 export function contextOfToken(id: string, t: KeystoneToken) {
@@ -78,6 +97,10 @@ export function contextOfToken(id: string, t: KeystoneToken) {
     authMethods: t.methods,
     auditIds: t.audit_ids,
     tokenExpiresAt: new Date(t.expires_at),
+    trustId: t['OS-TRUST:trust']?.id,
+    applicationCredentialId: t.application_credential?.id,
+    accessRules: t.application_credential?.access_rules?.map((r) => ({ service: r.service, method: r.method, path: r.path })),
+    catalogServiceTypes: t.catalog?.map((s) => s.type),
   };
 }
 
@@ -94,19 +117,23 @@ export function remoteTokenValidator(service: PasswordAuth, clock: Clock) {
     return t.id;
   };
   return {
-    async validate(token: string) {
-      const check = async () => validateToken(service.authUrl, await serviceToken(), token);
-      const { token: t } = await check()
-        .catch(async (err: unknown) => {
-          // 401 is about our own token (revoked: password changed, user disabled...): get a new
-          // one and ask once more, as keystonemiddleware does; 404 is about the caller's token
-          if ((err as { details?: { status?: number } }).details?.status !== 401) throw err;
-          own = undefined;
-          return check();
-        })
-        .catch((err: unknown) => {
-          throw new UnauthorizedError(undefined, 'auth.remote_validation_failed', { cause: err });
-        });
+    async validate(token: string, opts: { allowExpired?: boolean } = {}) {
+      const check = async (catalog: boolean) => validateToken(service.authUrl, await serviceToken(), token, { ...opts, catalog });
+      const ask = (catalog: boolean) =>
+        check(catalog)
+          .catch(async (err: unknown) => {
+            // 401 is about our own token (revoked: password changed, user disabled...): get a new
+            // one and ask once more, as keystonemiddleware does; 404 is about the caller's token
+            if ((err as { details?: { status?: number } }).details?.status !== 401) throw err;
+            own = undefined;
+            return check(catalog);
+          })
+          .catch((err: unknown) => {
+            throw new UnauthorizedError(undefined, 'auth.remote_validation_failed', { cause: err });
+          });
+      let { token: t } = await ask(false);
+      // access rules are checked against the catalog too: ask again with it (only these tokens)
+      if (t.application_credential?.access_rules) t = (await ask(true)).token;
       return contextOfToken(token, t);
     },
   };

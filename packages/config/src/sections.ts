@@ -75,6 +75,8 @@ export const AuthTokenSection = Type.Object(
     token_cache_time: Type.Integer({ minimum: 0, default: 300 }),
     service_token_roles: Type.Array(Type.String(), { default: ['service'] }),
     service_token_roles_required: Type.Boolean({ default: true }),
+    /** This service's catalog type, which application credential access rules name (each service defaults to its own). */
+    service_type: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false, default: {} },
 );

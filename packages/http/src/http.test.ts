@@ -167,38 +167,6 @@ describe('frame', () => {
   });
 });
 
-describe('authenticator', () => {
-  test('caches validations, never past token expiry', async () => {
-    const store = new Map<string, string>();
-    const cache = {
-      get: async (k: string) => store.get(k),
-      set: async (k: string, v: string) => void store.set(k, v),
-      delete: async (k: string) => void store.delete(k),
-      close: async () => {},
-    };
-    const clock = manualClock(Date.UTC(2029, 11, 31, 23, 0));
-    const calls: string[] = [];
-    const a = createAuthenticator({ validator: validatorOf({ alice }, calls), clock, cache, cacheTtlSeconds: 300 });
-    await a.authenticate({ 'x-auth-token': 'alice' });
-    const again = await a.authenticate({ 'x-auth-token': 'alice' });
-    assert.equal(calls.length, 1);
-    assert.equal(again?.userId, 'alice');
-    assert.ok(again?.tokenExpiresAt instanceof Date);
-    clock.set(Date.UTC(2030, 0, 1, 0, 0, 1));
-    await a.authenticate({ 'x-auth-token': 'alice' });
-    assert.equal(calls.length, 2, 'an expired cached token is validated again');
-  });
-
-  test('a service token must carry a service role; its identity lands in the context', async () => {
-    const a = createAuthenticator({ validator: validatorOf({ alice, svc, other: alice }), clock: manualClock() });
-    const ctx = await a.authenticate({ 'x-auth-token': 'alice', 'x-service-token': 'svc' });
-    assert.equal(ctx?.serviceUserId, 'nova');
-    assert.deepEqual(ctx?.serviceRoles, ['service']);
-    await assert.rejects(a.authenticate({ 'x-auth-token': 'alice', 'x-service-token': 'other' }), UnauthorizedError);
-    await assert.rejects(a.authenticate({ 'x-auth-token': 'alice', 'x-service-token': 'nope' }), UnauthorizedError);
-  });
-});
-
 describe('envelopes', () => {
   const req = { id: 'req-1' } as never;
   test('compute, neutron and placement families', () => {

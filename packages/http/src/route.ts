@@ -103,7 +103,7 @@ export function mountRoutes(app: FastifyInstance, routes: AnyRoute[], deps: Rout
         }
         // 1. who is calling
         if (spec.auth !== 'none') {
-          const auth = await deps.authenticator.authenticate(req.headers);
+          const auth = await deps.authenticator.authenticate({ headers: req.headers, method: req.method, url: req.url });
           if (!auth) throw new UnauthorizedError(undefined, 'auth.no_token');
           req.ctx = { ...auth, requestId: req.ctx.requestId, globalRequestId: req.ctx.globalRequestId };
         }

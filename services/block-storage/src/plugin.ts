@@ -180,6 +180,7 @@ export async function createBlockStorage(deps: BlockStorageDeps): Promise<BlockS
     cacheTtlSeconds: config.keystone_authtoken.token_cache_time,
     serviceTokenRoles: config.keystone_authtoken.service_token_roles,
     serviceTokenRolesRequired: config.keystone_authtoken.service_token_roles_required,
+    serviceType: config.keystone_authtoken.service_type ?? 'block-storage',
   });
   const routes: AnyRoute[] = [...volumeRoutes(frame), ...volumeActionRoutes(frame, deps.glance ? imageActions({ services: { volumeUploads: new VolumeUploadService(core, services.volumes, deps.glance, { enableForceUpload: d.enable_force_upload }) } }) : {}), ...attachmentRoutes(frame), ...snapshotRoutes(frame), ...backupRoutes(frame), ...typeRoutes(frame), ...qosRoutes(frame), ...defaultTypeRoutes(frame), ...quotaRoutes(frame), ...limitRoutes(frame), ...serviceRoutes(frame), ...availabilityZoneRoutes(frame), ...messageRoutes(frame), ...schedulerStatsRoutes(frame), ...transferRoutes(frame), ...hostRoutes({ core }), ...extensionRoutes()];
   mountRoutes(app, [...versionRoutes(frame), ...projectRoutes(routes)], {

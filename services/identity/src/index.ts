@@ -1,5 +1,5 @@
 // The identity service (Keystone v3): composition, config section, migrations, key management.
-export { createIdentity, passwordPolicyOf, type Identity, type IdentityDeps } from './plugin.js';
+export { createIdentity, IDENTITY_SYNC_TOPIC, passwordPolicyOf, type Identity, type IdentityDeps } from './plugin.js';
 export { IdentitySection, type IdentityConfig } from './config.js';
 export { identityMigrations } from './store/migrations/index.js';
 export type { IdentityDB } from './store/schema.js';

@@ -95,6 +95,9 @@ const KEYSTONE_MESSAGES = {
  * counter is bumped here and on every replica through a fanout cast; a replica that misses a
  * message still re-reads revocations every refresh interval.
  */
+/** The fanout topic identity tells about changes on; other services listen to forget cached validations. */
+export const IDENTITY_SYNC_TOPIC = 'identity-sync';
+
 class BusInvalidator implements Invalidator {
   generation = 0;
   readonly origin = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -108,7 +111,7 @@ class BusInvalidator implements Invalidator {
   invalidate(reason: string): void {
     this.generation++;
     const p = this.bus
-      .cast({ topic: 'identity-sync', fanout: true }, 'invalidate', { origin: this.origin, reason })
+      .cast({ topic: IDENTITY_SYNC_TOPIC, fanout: true }, 'invalidate', { origin: this.origin, reason })
       .catch((err: unknown) => {
         this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not tell other identity replicas to invalidate');
       })
@@ -221,7 +224,12 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   app.addHook('onSend', async (_req, reply) => {
     void reply.header('vary', 'X-Auth-Token');
   });
-  const authenticator = createAuthenticator({ validator: { validate: async (t) => toAuthContext(await tokens.validate(t)) }, clock });
+  // keystone's own auth context middleware is keystonemiddleware with service_type identity
+  const authenticator = createAuthenticator({
+    validator: { validate: async (t, o) => toAuthContext(await tokens.validate(t, { allowExpired: o?.allowExpired === true })) },
+    clock,
+    serviceType: 'identity',
+  });
   mountRoutes(
     app,
     identityRoutes(services, frame),
@@ -254,7 +262,7 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
       };
       await warm().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'identity data not readable yet; retrying'));
       sync = await bus.serve(
-        { topic: 'identity-sync', server: invalidator.origin },
+        { topic: IDENTITY_SYNC_TOPIC, server: invalidator.origin },
         {
           invalidate: async (args) => {
             if (args.origin === invalidator.origin) return;

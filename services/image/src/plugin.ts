@@ -170,6 +170,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
     cacheTtlSeconds: config.keystone_authtoken.token_cache_time,
     serviceTokenRoles: config.keystone_authtoken.service_token_roles,
     serviceTokenRolesRequired: config.keystone_authtoken.service_token_roles_required,
+    serviceType: config.keystone_authtoken.service_type ?? 'image',
   });
   mountRoutes(
     app,

@@ -553,7 +553,7 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
   test('before image db-sync: image-api is alive (/healthz 200) but not ready (/readyz 503, the schema is missing)', async (t) => {
     const { deployment, c, livenessProbe, readinessProbe } = imageApi();
     const hostPort = await freePort();
-    const p = await processFor(deployment, c, { ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
+    const p = await processFor(deployment, c, { ...busOverride(), ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
     const api = start(p.argv, p.env, p.cwd);
     try {
       await probeUntilOk(livenessProbe, hostPort, 'image-api liveness before db-sync', api);
@@ -636,7 +636,7 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
     const { deployment, c, startupProbe, livenessProbe, readinessProbe } = imageApi();
     const spec = podSpecOf(deployment) as IPodSpec;
     const hostPort = await freePort();
-    const p = await processFor(deployment, c, { ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
+    const p = await processFor(deployment, c, { ...busOverride(), ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
     const config = parseYaml(await readFile(p.argv[p.argv.indexOf('--config') + 1] ?? '', 'utf8')) as { image: { glance_store: { filesystem_store_datadir: string }; os_glance_staging_store: { filesystem_store_datadir: string } } };
     const claim = p.mounts.find((m) => m.source === 'claim');
     assert.ok(claim, 'image-api mounts its claim');
@@ -705,7 +705,7 @@ describe('single-node overlay, run as local processes', { skip: kubectlMissing()
       assert.deepEqual([exit.code, exit.signal], [0, null], `SIGTERM: exit 0 within the grace period:\n${exit.output}`);
 
       // Recreate: a new pod on the same claim serves the same image
-      const q = await processFor(deployment, c, { ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
+      const q = await processFor(deployment, c, { ...busOverride(), ALTO_IMAGE__API__PORT: String(hostPort), ALTO_IMAGE__API__HOST: '127.0.0.1' });
       api = start(q.argv, q.env, q.cwd);
       await probeUntilOk(readinessProbe, hostPort, 'image-api readiness after restart', api);
       const download = await fetch(`${base}/v2/images/${uploaded}/file`, { headers: h });

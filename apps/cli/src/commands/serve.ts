@@ -18,7 +18,7 @@ export async function serve(component: string, sources: ConfigSources): Promise<
       await addIdentityApi(manager, config, bus, log);
       break;
     case 'image-api':
-      await addImageApi(manager, config, log);
+      await addImageApi(manager, config, bus, log);
       break;
     case 'volume-api':
       await addVolumeApi(manager, config, bus, log);

@@ -46,7 +46,7 @@ export async function up(opts: UpOptions): Promise<void> {
   // the image service checks tokens as its own user (keystone_authtoken), made below
   const ka = config.image.keystone_authtoken;
   config.image.keystone_authtoken = { ...ka, username: ka.username ?? 'glance', password: ka.password ?? serviceUserPassword(config.data_dir, 'glance') };
-  const { database: imageDb } = await addImageApi(manager, config, log.child({ component: 'image-api' }));
+  const { database: imageDb } = await addImageApi(manager, config, bus, log.child({ component: 'image-api' }));
   await p.step('image database', () => migrateToLatest(imageDb, imageMigrations), (applied) => (applied.length ? `${applied.length} migration(s) applied` : 'up to date'));
 
   // block storage: volume-api, volume-scheduler and one volume-worker per backend, on the in-process bus

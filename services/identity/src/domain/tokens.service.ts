@@ -369,6 +369,8 @@ export function toAuthContext(t: TokenData): AuthContext {
     auditIds: t.auditIds,
     trustId: t.trust?.id,
     applicationCredentialId: t.applicationCredential?.id,
+    // Keystone shows access_rules only when there are some; an empty list restricts nothing
+    accessRules: t.applicationCredential?.accessRules.length ? t.applicationCredential.accessRules.map((r) => ({ service: r.service, method: r.method, path: r.path })) : undefined,
     tokenExpiresAt: t.expiresAt,
   };
 }
