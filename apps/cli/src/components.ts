@@ -7,7 +7,7 @@ import type { InProcessBroker} from '@alto/bus';
 import { createBus, type Bus, type Subscription } from '@alto/bus';
 import { openDatabase, type Database } from '@alto/db';
 import { systemClock } from '@alto/kernel';
-import { createLogger, createMetricsRegistry, httpServerRunnable, Manager, registerHealthRoutes, type Logger } from '@alto/runtime';
+import { createLogger, createMetricsRegistry, httpServerRunnable, Manager, registerHealthRoutes, type ListenOn, type Logger } from '@alto/runtime';
 import { createIdentity, IDENTITY_SYNC_TOPIC, type Identity, type IdentityDB } from '@alto/identity';
 import { createImage, FilesystemStore, keystoneLimits, legacyLimits, type ImageApi, type ImageDB, type StoreSet } from '@alto/image';
 import { remoteTokenValidator } from '@alto/clients';
@@ -105,7 +105,7 @@ export async function addIdentityApi(manager: Manager, config: AltoConfig, bus: 
   for (const c of identity.checks) manager.addCheck(c);
   registerHealthRoutes(identity.app, { manager, metrics });
   manager.add(identity.runnable);
-  manager.add(httpServerRunnable('identity-api', identity.app, { host: config.identity.api.host, port: config.identity.api.port }));
+  manager.add(httpServerRunnable('identity-api', identity.app, { host: config.identity.api.host, port: config.identity.api.port, setting: 'identity.api.port' }));
   return { identity, database, app: identity.app };
 }
 
@@ -172,7 +172,7 @@ export async function addImageApi(manager: Manager, config: AltoConfig, bus: Bus
   for (const c of image.checks) manager.addCheck(c);
   registerHealthRoutes(image.app, { manager, metrics });
   for (const r of image.runnables) manager.add(r);
-  manager.add(httpServerRunnable('image-api', image.app, { host: config.image.api.host, port: config.image.api.port }));
+  manager.add(httpServerRunnable('image-api', image.app, { host: config.image.api.host, port: config.image.api.port, setting: 'image.api.port' }));
   return { image, database, app: image.app };
 }
 
@@ -222,7 +222,7 @@ export async function addVolumeApi(manager: Manager, config: AltoConfig, bus: Bu
   });
   for (const c of api.checks) manager.addCheck(c);
   registerHealthRoutes(api.app, { manager, metrics });
-  manager.add(httpServerRunnable('volume-api', api.app, { host: config.block_storage.api.host, port: config.block_storage.api.port }));
+  manager.add(httpServerRunnable('volume-api', api.app, { host: config.block_storage.api.host, port: config.block_storage.api.port, setting: 'block_storage.api.port' }));
   return { api, database, app: api.app };
 }
 
@@ -293,7 +293,7 @@ export function addVolumeWorkers(manager: Manager, config: AltoConfig, bus: Bus,
 }
 
 /** /healthz, /readyz and /metrics for a component without an API (scheduler, workers), with its database as the readiness check. */
-export function addHealthListener(manager: Manager, component: string, database: { dialect: string; ping(): Promise<number> }, listen: { host: string; port: number }, log: Logger): void {
+export function addHealthListener(manager: Manager, component: string, database: { dialect: string; ping(): Promise<number> }, listen: ListenOn, log: Logger): void {
   const metrics = createMetricsRegistry(component);
   manager.addCheck({ name: `${component} database`, check: async () => `${database.dialect} ${(await database.ping()).toFixed(1)} ms` });
   const app = createHttpServer({ logger: log, renderer: computeRenderer(), bodyLimit: 1024 });

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
+import { ConflictError } from '@alto/kernel';
 import { createLogger } from './logger.js';
+import { httpServerRunnable } from './http-runnable.js';
 import { Manager } from './runnable.js';
 import { createMetricsRegistry, instrumentHttp, registerHealthRoutes } from './health.js';
 
@@ -93,4 +95,21 @@ test('text format is one readable line per record', () => {
   const s = sink();
   createLogger({ destination: s.stream, format: 'text', name: 'identity-api' }).info({ port: 5000 }, 'listening');
   assert.match(s.lines()[0]!, /^\d\d:\d\d:\d\d info {2}\[identity-api\] listening port=5000$/);
+});
+
+test('a port in use stops the listener with what to do, naming the setting that moves it', async () => {
+  const first = Fastify();
+  await first.listen({ host: '127.0.0.1', port: 0 });
+  const port = (first.server.address() as { port: number }).port;
+  try {
+    const second = httpServerRunnable('image-api', Fastify(), { host: '127.0.0.1', port, setting: 'image.api.port' });
+    await assert.rejects(second.start(), (err: unknown) => {
+      assert.ok(err instanceof ConflictError);
+      assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}: the port is in use`));
+      assert.match(err.message, /image\.api\.port in the config file, or ALTO_IMAGE__API__PORT=<port>/);
+      return true;
+    });
+  } finally {
+    await first.close();
+  }
 });

@@ -32,8 +32,8 @@ export async function serve(component: string, sources: ConfigSources): Promise<
       else if (component === 'volume-worker') addVolumeWorkers(manager, config, bus, log, database);
       else addBackupWorker(manager, config, bus, log, database);
       const h = config.block_storage.health;
-      const port = component === 'volume-scheduler' ? h.scheduler_port : component === 'volume-worker' ? h.worker_port : h.backup_port;
-      addHealthListener(manager, component, database, { host: h.host, port }, log);
+      const key = component === 'volume-scheduler' ? 'scheduler_port' : component === 'volume-worker' ? 'worker_port' : 'backup_port';
+      addHealthListener(manager, component, database, { host: h.host, port: h[key], setting: `block_storage.health.${key}` }, log);
       break;
     }
   }
