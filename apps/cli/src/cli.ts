@@ -20,7 +20,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 const program = new Command('alto')
   .version(version, '-V, --version', 'print the version')
-  .description('Altostratus: an OpenStack-compatible cloud (Keystone v3 today; Glance, Nova, Neutron, Cinder next).')
+  .description('Altostratus: an OpenStack-compatible cloud: identity (Keystone v3), image (Glance v2) and block storage (Cinder v3) today; compute and network next.')
   .addHelpText(
     'after',
     `
@@ -38,6 +38,11 @@ Split deployment (what the Kubernetes manifests run):
   alto db sync image               create or upgrade the image database (a Job)
   alto register image              the glance user and the image catalog entry, after bootstrap (a Job)
   alto serve image-api             the image API (a Deployment)
+  alto db sync block-storage       create or upgrade the block storage database (a Job)
+  alto register block-storage      the cinder user and the volumev3/block-storage catalog entries (a Job)
+  alto serve volume-api            the block storage API; volume-scheduler, volume-worker and
+                                   volume-backup run the same way (Deployments, a StatefulSet)
+  alto status                      check each of them for real: database, bus, keys, a real request
 
 Configuration: --config FILE (YAML) or ALTO_CONFIG, overridden by ALTO_<SECTION>__<KEY> variables,
 e.g. ALTO_IDENTITY__DATABASE__CONNECTION=postgresql://user:pw@host/identity.`,
@@ -83,7 +88,7 @@ program
 
 program
   .command('register')
-  .description("register a service with the identity service over its API, after bootstrap: its user (image.keystone_authtoken's username and password) with the service and admin roles on the service project, its catalog entry and endpoints (idempotent)")
+  .description("register a service with the identity service over its API, after bootstrap: its user (<service>.keystone_authtoken's username and password) with the service and admin roles on the service project, its catalog entry and endpoints (idempotent)")
   .argument('<service>', 'image | block-storage')
   .option('--admin-password-file <file>', 'read the admin password from a file (default: $ALTO_ADMIN_PASSWORD)')
   .option('--public-url <url>', 'public endpoint (default: image.api.public_endpoint, else the bind address)')
