@@ -44,6 +44,18 @@ for (const m of modes().filter((x) => x.mode === 'embedded')) {
       };
     };
     const trustor = () => as('trustor', 'Trustor-pw1');
+    /** The CLI's environment for logging in with an application credential instead of a password. */
+    const asApplicationCredential = (cred: Row): NodeJS.ProcessEnv => {
+      const { OS_CLOUD: _c, OS_CLIENT_CONFIG_FILE: _f, ...rest } = c.osEnv;
+      return {
+        ...rest,
+        OS_AUTH_TYPE: 'v3applicationcredential',
+        OS_AUTH_URL: `${c.url}/v3`,
+        OS_APPLICATION_CREDENTIAL_ID: String(cred.id),
+        OS_APPLICATION_CREDENTIAL_SECRET: String(cred.secret),
+        OS_IDENTITY_API_VERSION: '3',
+      };
+    };
     const adminToken = () => String(openstackJson<Row>(c.osEnv, ['token', 'issue']).id);
     const validate = async (subject: string) => {
       const admin = adminToken();
@@ -59,15 +71,7 @@ for (const m of modes().filter((x) => x.mode === 'embedded')) {
       assert.equal(cred.roles, 'member');
       assert.equal(typeof cred.secret, 'string');
 
-      const { OS_CLOUD: _c, OS_CLIENT_CONFIG_FILE: _f, ...rest } = c.osEnv;
-      const appEnv: NodeJS.ProcessEnv = {
-        ...rest,
-        OS_AUTH_TYPE: 'v3applicationcredential',
-        OS_AUTH_URL: `${c.url}/v3`,
-        OS_APPLICATION_CREDENTIAL_ID: String(cred.id),
-        OS_APPLICATION_CREDENTIAL_SECRET: String(cred.secret),
-        OS_IDENTITY_API_VERSION: '3',
-      };
+      const appEnv = asApplicationCredential(cred);
       const tok = openstackJson<Row>(appEnv, ['token', 'issue']);
       assert.equal(tok.user_id, ids.trustor);
       assert.equal(tok.project_id, ids.demo);
@@ -90,15 +94,7 @@ for (const m of modes().filter((x) => x.mode === 'embedded')) {
       const rules = JSON.stringify([{ service: 'image', method: 'GET', path: '/v2/images' }]);
       // reader too: as in Keystone, an application credential's token carries only its own roles, not implied ones
       const cred = openstackJson<Row>(trustor(), ['application', 'credential', 'create', '--role', 'member', '--role', 'reader', '--access-rules', rules, 'images-only']);
-      const { OS_CLOUD: _c, OS_CLIENT_CONFIG_FILE: _f, ...rest } = c.osEnv;
-      const appEnv: NodeJS.ProcessEnv = {
-        ...rest,
-        OS_AUTH_TYPE: 'v3applicationcredential',
-        OS_AUTH_URL: `${c.url}/v3`,
-        OS_APPLICATION_CREDENTIAL_ID: String(cred.id),
-        OS_APPLICATION_CREDENTIAL_SECRET: String(cred.secret),
-        OS_IDENTITY_API_VERSION: '3',
-      };
+      const appEnv = asApplicationCredential(cred);
       assert.deepEqual(openstackJson<Row[]>(appEnv, ['image', 'list']), []);
       for (const refused of [
         ['image', 'create', '--disk-format', 'raw', '--container-format', 'bare', 'nope'],
