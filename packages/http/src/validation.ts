@@ -29,10 +29,15 @@ export type Check<T> = (value: unknown) => T;
 /** How validation errors are worded: Keystone's ("Invalid input for field 'a/b': ...") or Nova's and Cinder's. */
 export type ValidationStyle = 'keystone' | 'nova';
 
-/** Compiles a schema once; the returned function throws a ValidationError on bad input. */
+/**
+ * Compiles a schema on first use (a process serves hundreds of routes and most see no traffic:
+ * compiling them all at start cost time and resident memory); the returned function throws a
+ * ValidationError on bad input.
+ */
 export function compileCheck<T>(ajv: Ajv, schema: TSchema, style: ValidationStyle = 'keystone'): Check<T> {
-  const fn: ValidateFunction = ajv.compile(schema);
+  let fn: ValidateFunction | undefined;
   return (value: unknown) => {
+    fn ??= ajv.compile(schema);
     if (fn(value)) return value as T;
     const err = fn.errors?.[0];
     throw new ValidationError(err ? (style === 'nova' ? describeNova(err, value) : describe(err, value)) : 'Invalid input', 'http.schema_validation', {
@@ -84,9 +89,12 @@ export function describeNova(err: ErrorObject, root: unknown): string {
  * answers python-jsonschema's message for the first error, or undefined when the value passes.
  */
 export function compileJsonSchema(schema: object): (value: unknown) => string | undefined {
-  const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, validateSchema: false });
-  const fn = ajv.compile(schema);
-  return (value) => (fn(value) ? undefined : jsonschemaReason(fn.errors![0]!, value));
+  // compiled on first use, as compileCheck
+  let fn: ValidateFunction | undefined;
+  return (value) => {
+    fn ??= new Ajv({ allErrors: false, strict: false, coerceTypes: false, validateSchema: false }).compile(schema);
+    return fn(value) ? undefined : jsonschemaReason(fn.errors![0]!, value);
+  };
 }
 
 /** python-jsonschema's message for the first error, without a field prefix (Glance's wording adds its own). */

@@ -4,8 +4,9 @@
 import Type from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '@alto/kernel';
-import { QuotaExceededError, ValidationError } from '@alto/kernel';
-import { createValidators, defineRoute, jsonschemaReason, pyRepr, type AnyRoute } from '@alto/http';
+import { QuotaExceededError } from '@alto/kernel';
+import { createValidators, defineRoute, type AnyRoute } from '@alto/http';
+import { cinderCheck } from './cinder-validation.js';
 import { isAdmin } from '../domain/deps.js';
 import type { TransfersService } from '../domain/transfers.service.js';
 import { TRANSFER_BOOLEANS, TRANSFER_COLUMNS, TRANSFER_TIMES, type TransferListQuery } from '../store/transfer.repo.js';
@@ -55,24 +56,9 @@ interface AcceptBody {
   accept: { auth_key: string | number };
 }
 
-/** Cinder's validator wording: "Invalid input for field/attribute <name>. Value: <str>. <reason>". */
-function cinderCheck<T>(schema: object): (value: unknown) => T {
-  const fn = ajv.compile(schema);
-  return (value) => {
-    if (fn(value)) return value as T;
-    // python-jsonschema reports a failed oneOf as itself, not as its branches' errors
-    const err = fn.errors!.find((e) => e.keyword === 'oneOf') ?? fn.errors![0]!;
-    const reason = jsonschemaReason(err, value);
-    const segments = err.instancePath.split('/').filter(Boolean);
-    if (!segments.length) throw new ValidationError(reason, 'http.schema_validation');
-    let at: unknown = value;
-    for (const s of segments) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[s] : undefined;
-    throw new ValidationError(`Invalid input for field/attribute ${segments.at(-1)!}. Value: ${typeof at === 'string' ? at : pyRepr(at)}. ${reason}`, 'http.schema_validation');
-  };
-}
-const checkCreate = cinderCheck<CreateBody>(createSchema(false));
-const checkCreateV355 = cinderCheck<CreateBody>(createSchema(true));
-const checkAccept = cinderCheck<AcceptBody>(acceptSchema);
+const checkCreate = cinderCheck<CreateBody>(createSchema(false), ajv);
+const checkCreateV355 = cinderCheck<CreateBody>(createSchema(true), ajv);
+const checkAccept = cinderCheck<AcceptBody>(acceptSchema, ajv);
 
 /** Sort keys: the model's columns, with the expires_at Cinder keeps (always NULL) and we do not. */
 const SORT_KEYS = new Set([...TRANSFER_COLUMNS, 'expires_at']);
