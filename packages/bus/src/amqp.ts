@@ -1,7 +1,7 @@
 // The RabbitMQ transport (amqplib): one connection with publisher confirms, a channel per consumer, heartbeats, and reconnect with capped exponential backoff.
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { ServiceUnavailableError, type AltoError } from '@alto/kernel';
 import type { BusDeps } from './bus.js';
 import type { ResolvedBusOptions } from './options.js';
@@ -398,7 +398,9 @@ export class AmqpTransport implements Transport {
     return ep;
   }
 
-  private open(ep: RabbitEndpoint): Promise<ChannelModel> {
+  private async open(ep: RabbitEndpoint): Promise<ChannelModel> {
+    // loaded on first use: a process on the in-process bus never pays for amqplib
+    const { connect } = await import('amqplib');
     return connect(
       {
         protocol: 'amqp',

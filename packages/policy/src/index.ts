@@ -24,5 +24,3 @@ export {
   PolicySyntaxError,
   keystoneForbiddenMessage,
 } from './errors.js';
-export { describePolicyDefaults, readPolicyDump } from './defaults-suite.js';
-export type { PolicyDump, PolicyDefaultsSuiteOptions } from './defaults-suite.js';

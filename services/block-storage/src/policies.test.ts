@@ -2,7 +2,8 @@
 // Cinder's answers (oslo's, recorded in the dump) for the block-storage personas.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Enforcer, describePolicyDefaults, readPolicyDump } from '@alto/policy';
+import { Enforcer } from '@alto/policy';
+import { describePolicyDefaults, readPolicyDump } from '@alto/policy/defaults-suite';
 import type { Credentials, Target } from '@alto/policy';
 import { blockStoragePolicies } from './policies.js';
 

@@ -2,7 +2,8 @@
 // Glance's answers (oslo's, recorded in the dump) for the image personas that matter.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Enforcer, InvalidScope, describePolicyDefaults, readPolicyDump } from '@alto/policy';
+import { Enforcer, InvalidScope } from '@alto/policy';
+import { describePolicyDefaults, readPolicyDump } from '@alto/policy/defaults-suite';
 import type { Credentials, Target } from '@alto/policy';
 import { imagePolicies } from './policies.js';
 
