@@ -104,3 +104,27 @@ test('a missing or malformed file is a clear error', () => {
   assert.throws(() => loadConfig({ schema: Schema, file: '/nonexistent/alto.yaml' }), /cannot read/);
   assert.throws(() => loadConfig({ schema: Schema, file: file('a: [') }), /not valid YAML/);
 });
+
+test('defaults fill the entries of a record; a choice names its options; a bound names itself', () => {
+  const S = Type.Object(
+    {
+      backends: Type.Record(Type.String({ pattern: '^[a-z]+$' }), Type.Object({ size: Type.Integer({ minimum: 1, default: 5 }) }, { additionalProperties: false }), { default: {} }),
+      mode: Type.Union([Type.Literal('fast'), Type.Literal('safe')], { default: 'safe' }),
+    },
+    { additionalProperties: false },
+  );
+  const c = loadConfig({ schema: S, file: file('backends:\n  one: {}\n  two:\n    size: 7\n') });
+  assert.deepEqual(c, { backends: { one: { size: 5 }, two: { size: 7 } }, mode: 'safe' });
+  try {
+    loadConfig({ schema: S, file: file('mode: quick\nbackends:\n  one:\n    size: 0\n    sise: 1\n') });
+    assert.fail('expected ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems.map((p) => `${p.key}: ${p.reason}`).sort(), ['backends.one.sise: unknown setting', 'backends.one.size: must be >= 1', 'mode: must be one of "fast", "safe"']);
+  }
+});
+
+test('a schema keyword the loader does not check stops it (a programming error, not a pass)', () => {
+  const S = Type.Object({ n: Type.Integer({ multipleOf: 2, default: 2 }) });
+  assert.throws(() => loadConfig({ schema: S }), /keyword multipleOf at n is not checked/);
+});

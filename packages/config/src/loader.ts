@@ -2,10 +2,110 @@
 // overrides (later wins), applies defaults, expands ${key} references, and fails with the key,
 // the value, where it came from and why.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Static, TSchema } from 'typebox';
-import Value from 'typebox/value';
-import { parse as parseYaml } from 'yaml';
 import { AltoError } from '@alto/kernel';
+
+// Every process loads its config first: it is checked here against the JSON Schema keywords
+// config sections use (typebox/value would be 300 more modules, about 8 MB and 80 ms at every
+// start), and the YAML parser is loaded only when there is a file to read.
+const requireHere = createRequire(import.meta.url);
+const parseYaml = (text: string): unknown => (requireHere('yaml') as { parse(t: string): unknown }).parse(text);
+
+interface JsonSchema {
+  type?: string | string[];
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+  patternProperties?: Record<string, JsonSchema>;
+  additionalProperties?: boolean | JsonSchema;
+  required?: string[];
+  anyOf?: JsonSchema[];
+  const?: unknown;
+  enum?: unknown[];
+  items?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  pattern?: string;
+}
+
+/** Keywords that describe rather than constrain. */
+const ANNOTATIONS = new Set(['default', 'description', 'title', 'examples', '$id', '~kind', '~optional', 'format']);
+const CHECKED = new Set(['type', 'properties', 'patternProperties', 'additionalProperties', 'required', 'anyOf', 'const', 'enum', 'items', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'pattern']);
+
+interface Problem {
+  path: string[];
+  reason: string;
+  unknownKey?: string;
+}
+
+const jsonTypeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
+const hasType = (v: unknown, t: string): boolean => jsonTypeOf(v) === t || (t === 'number' && typeof v === 'number');
+
+/**
+ * The problems of a value against a config schema. A keyword this checker does not know stops
+ * startup as a programming error rather than passing values unchecked.
+ */
+function problemsOf(s: JsonSchema, v: unknown, path: string[] = []): Problem[] {
+  for (const k of Object.keys(s)) if (!CHECKED.has(k) && !ANNOTATIONS.has(k)) throw new Error(`config schema keyword ${k} at ${path.join('.') || '(root)'} is not checked by the loader`);
+  if (s.anyOf) {
+    if (s.anyOf.some((o) => problemsOf(o, v, path).length === 0)) return [];
+    const options = s.anyOf.map((o) => o.const);
+    return [{ path, reason: options.every((o) => o !== undefined) ? `must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}` : 'must match one of the allowed forms' }];
+  }
+  if (s.type !== undefined) {
+    const types = Array.isArray(s.type) ? s.type : [s.type];
+    if (!types.some((t) => hasType(v, t))) return [{ path, reason: `must be ${types.join(' or ')}` }];
+  }
+  if ('const' in s && v !== s.const) return [{ path, reason: `must be ${JSON.stringify(s.const)}` }];
+  if (s.enum && !s.enum.includes(v)) return [{ path, reason: `must be one of ${s.enum.map((o) => JSON.stringify(o)).join(', ')}` }];
+  const out: Problem[] = [];
+  if (typeof v === 'number') {
+    if (s.minimum !== undefined && v < s.minimum) out.push({ path, reason: `must be >= ${s.minimum}` });
+    if (s.maximum !== undefined && v > s.maximum) out.push({ path, reason: `must be <= ${s.maximum}` });
+  }
+  if (typeof v === 'string') {
+    if (s.minLength !== undefined && v.length < s.minLength) out.push({ path, reason: `must NOT have fewer than ${s.minLength} characters` });
+    if (s.maxLength !== undefined && v.length > s.maxLength) out.push({ path, reason: `must NOT have more than ${s.maxLength} characters` });
+    if (s.pattern !== undefined && !new RegExp(s.pattern, 'u').test(v)) out.push({ path, reason: `must match pattern "${s.pattern}"` });
+  }
+  if (Array.isArray(v)) {
+    if (s.minItems !== undefined && v.length < s.minItems) out.push({ path, reason: `must NOT have fewer than ${s.minItems} items` });
+    if (s.items) v.forEach((item, i) => out.push(...problemsOf(s.items!, item, [...path, String(i)])));
+  }
+  if (isObj(v)) {
+    for (const r of s.required ?? []) if (v[r] === undefined) out.push({ path: [...path, r], reason: 'is required' });
+    const patterns = Object.entries(s.patternProperties ?? {}).map(([p, sub]) => [new RegExp(p, 'u'), sub] as const);
+    for (const [k, item] of Object.entries(v)) {
+      const known = s.properties?.[k];
+      const matching = patterns.filter(([re]) => re.test(k));
+      if (known) out.push(...problemsOf(known, item, [...path, k]));
+      for (const [, sub] of matching) out.push(...problemsOf(sub, item, [...path, k]));
+      if (!known && !matching.length) {
+        if (s.additionalProperties === false) out.push({ path, reason: 'unknown setting', unknownKey: k });
+        else if (typeof s.additionalProperties === 'object') out.push(...problemsOf(s.additionalProperties, item, [...path, k]));
+      }
+    }
+  }
+  return out;
+}
+
+/** Fills in schema defaults, as typebox's Value.Default does for the shapes configs use: objects, records and leaves. */
+function withDefaults(schema: JsonSchema, value: unknown): unknown {
+  const v = value === undefined && 'default' in schema ? structuredClone(schema.default) : value;
+  if (!isObj(v)) return v;
+  for (const [k, sub] of Object.entries(schema.properties ?? {})) {
+    const filled = withDefaults(sub, v[k]);
+    if (filled !== undefined) v[k] = filled;
+  }
+  for (const [pattern, sub] of Object.entries(schema.patternProperties ?? {})) {
+    const re = new RegExp(pattern, 'u');
+    for (const k of Object.keys(v)) if (re.test(k)) v[k] = withDefaults(sub, v[k]);
+  }
+  return v;
+}
 
 export interface ConfigProblem {
   key: string;
@@ -185,21 +285,17 @@ export function loadConfig<S extends TSchema>(opts: LoadOptions<S>): Static<S> {
     sources.set(key, 'command line');
   }
 
-  const withDefaults = Value.Default(opts.schema, merged) as Obj;
-  const expanded = expand(withDefaults, withDefaults);
-  for (const err of Value.Errors(opts.schema, expanded)) {
-    const path = err.instancePath.split('/').filter(Boolean);
-    if (err.keyword === 'additionalProperties') {
-      const extra = (err.params as { additionalProperties?: string[] }).additionalProperties ?? [];
-      for (const k of extra) {
-        const full = [...path, k].join('.');
-        problems.push({ key: full, value: getPath(expanded, [...path, k]), source: sources.get(full) ?? sourceOfPrefix(sources, full), reason: 'unknown setting' });
-      }
+  const schema = opts.schema as JsonSchema;
+  const filled = withDefaults(schema, merged) as Obj;
+  const expanded = expand(filled, filled) as Obj;
+  for (const p of problemsOf(schema, expanded)) {
+    if (p.unknownKey !== undefined) {
+      const full = [...p.path, p.unknownKey].join('.');
+      problems.push({ key: full, value: getPath(expanded, [...p.path, p.unknownKey]), source: sources.get(full) ?? sourceOfPrefix(sources, full), reason: 'unknown setting' });
       continue;
     }
-    if (err.keyword === 'boolean' && err.message === 'schema is false') continue; // reported via additionalProperties
-    const key = path.join('.') || '(root)';
-    problems.push({ key, value: getPath(expanded, path), source: sources.get(key) ?? 'default', reason: err.message });
+    const key = p.path.join('.') || '(root)';
+    problems.push({ key, value: getPath(expanded, p.path), source: sources.get(key) ?? 'default', reason: p.reason });
   }
   if (problems.length) throw new ConfigError(dedupe(problems));
   return expanded as Static<S>;

@@ -1,7 +1,6 @@
 // Unified limits: /v3/limits/model, /v3/registered_limits, /v3/limits.
 import Type from 'typebox';
-import Value from 'typebox/value';
-import { defineRoute, pyRepr, type AnyRoute } from '@alto/http';
+import { compileJsonSchema, defineRoute, pyRepr, type AnyRoute } from '@alto/http';
 import type { RequestContext } from '@alto/kernel';
 import type { IdentityServices } from '../services.js';
 import type { Limit, RegisteredLimit } from '../domain/catalog.models.js';
@@ -44,6 +43,7 @@ const limitShape = (owner: 'project_id' | 'domain_id') =>
 const LimitItem = Type.Union([limitShape('project_id'), limitShape('domain_id')]);
 const LimitCreate = Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 });
 const LimitUpdate = Type.Object({ resource_limit: Type.Optional(LimitValue), description: Type.Optional(nullable(Description)) }, { additionalProperties: false });
+const limitItemProblem = compileJsonSchema(LimitItem);
 
 const RegisteredParams = Type.Object({ registered_limit_id: PathId });
 const LimitParams = Type.Object({ limit_id: PathId });
@@ -80,7 +80,7 @@ export function limitView(l: Limit, base: string) {
  */
 function checkLimitItems(items: Record<string, unknown>[]): void {
   items.forEach((item, i) => {
-    if (!Value.Check(LimitItem, item)) throw InvalidInput(`Invalid input for field '${i}': ${pyRepr(item)} is not valid under any of the given schemas`, 'limit_schema');
+    if (limitItemProblem(item) !== undefined) throw InvalidInput(`Invalid input for field '${i}': ${pyRepr(item)} is not valid under any of the given schemas`, 'limit_schema');
   });
 }
 
