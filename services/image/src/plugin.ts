@@ -21,7 +21,6 @@ import { ImageDataService } from './domain/image-data.service.js';
 import { MembersService } from './domain/members.service.js';
 import { ImportService, urlFilter } from './domain/import.service.js';
 import { ImageMaintenance } from './workers/image-maintenance.js';
-import { warmDigestThreads } from './domain/digest.js';
 import { usageOf } from './store/image.repo.js';
 import type { ImageServices } from './services.js';
 import { buildSchemas, schemaValidator, type ImageFrame } from './api/common.js';
@@ -243,7 +242,8 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
     name: 'image-stores',
     async start() {
       for (const s of [...stores.byId.values(), stores.staging]) await s.open();
-      warmDigestThreads();
+      // the hash threads start with the first upload: an isolate each (about 14 MB) is too
+      // much to hold in every idle all-in-one that may never receive an image
     },
     async stop() {},
   };

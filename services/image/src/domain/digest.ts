@@ -176,14 +176,6 @@ export function setDigestThreads(count: 1 | 2): void {
   pool = undefined;
 }
 
-/**
- * Starts the hash threads now rather than on the first upload, so that their fixed cost (a V8
- * isolate each) is paid at startup and an upload's memory is only its buffers.
- */
-export function warmDigestThreads(): void {
-  pool ??= new HashWorkers(threads);
-}
-
 // ---- the digest
 
 export class DataDigest {
