@@ -65,26 +65,36 @@ export async function up(opts: UpOptions): Promise<void> {
   const password = explicit ?? readSavedPassword(config.data_dir) ?? newPassword();
   const url = identityUrl(config);
   const input = bootstrapInputOf(config, password);
-  // Bootstrap checks the admin password (a deliberate slow hash); skip it when nothing changed.
-  const stamp = join(config.data_dir, '.bootstrap');
-  const [salt = randomBytes(16).toString('hex'), done] = existsSync(stamp) ? readFileSync(stamp, 'utf8').split('\n') : [];
-  const fingerprint = createHash('sha256').update(salt).update(JSON.stringify(input)).digest('hex');
-  if (done !== fingerprint) {
-    await p.step('bootstrap', () => identity.bootstrap(input), (r) => (r.created.length ? r.created.join(', ') : 'nothing to do'));
-    writeFileSync(stamp, `${salt}\n${fingerprint}\n`, { mode: 0o600 });
-  }
+  await unlessDone(config.data_dir, 'bootstrap', input, () => p.step('bootstrap', () => identity.bootstrap(input), (r) => (r.created.length ? r.created.join(', ') : 'nothing to do')));
   const files = writeClientConfig(config.data_dir, { authUrl: `${url}/v3`, username: input.adminUsername, password, projectName: input.adminProjectName, regionName: input.regionId });
 
   await p.step('identity, image and block storage', () => manager.start(), () => `${url}/v3, ${imageUrl(config)}, ${blockStorageUrl(config)}/v3`);
   const admin = { authUrl: `${url}/v3`, username: input.adminUsername, password };
-  await p.step('image service registration', () => registerService(admin, imageRegistration(config)), (done) => (done.length ? done.join(', ') : 'up to date'));
-  await p.step(
-    'block storage registration',
-    async () => [...(await registerService(admin, blockStorageRegistrations(config)[0]!)), ...(await registerService(admin, blockStorageRegistrations(config)[1]!))],
-    (done) => (done.length ? done.join(', ') : 'up to date'),
+  const image = imageRegistration(config);
+  await unlessDone(config.data_dir, 'registered-image', { admin, image }, () =>
+    p.step('image service registration', () => registerService(admin, image), (done) => (done.length ? done.join(', ') : 'up to date')),
+  );
+  const volume = blockStorageRegistrations(config);
+  await unlessDone(config.data_dir, 'registered-block-storage', { admin, volume }, () =>
+    p.step('block storage registration', async () => [...(await registerService(admin, volume[0]!)), ...(await registerService(admin, volume[1]!))], (done) => (done.length ? done.join(', ') : 'up to date')),
   );
   exitOnSignals(manager, log);
   p.info(`Altostratus is up in ${((performance.now() - t0) / 1000).toFixed(1)} s. To use it with the openstack CLI:\n`);
   process.stdout.write(`export OS_CLIENT_CONFIG_FILE=${files.clouds}\nexport OS_CLOUD=${CLOUD_NAME}\n`);
   p.info(`\nThen try: openstack catalog list; openstack volume create --size 1 lab-volume-1. Stop with Ctrl-C; data stays in ${config.data_dir}.`);
+}
+
+/**
+ * Runs a one-time setup step only when its input changed since it last succeeded: bootstrap and
+ * registration each log in with a deliberately slow password hash, which every restart would
+ * otherwise pay for (and compete with the first requests for the CPU). The stamp in the data
+ * directory holds a salted hash of the input, never the input itself (it carries passwords).
+ */
+async function unlessDone(dataDir: string, name: string, input: unknown, run: () => Promise<unknown>): Promise<void> {
+  const stamp = join(dataDir, `.${name}`);
+  const [salt = randomBytes(16).toString('hex'), done] = existsSync(stamp) ? readFileSync(stamp, 'utf8').split('\n') : [];
+  const fingerprint = createHash('sha256').update(salt).update(JSON.stringify(input)).digest('hex');
+  if (done === fingerprint) return;
+  await run();
+  writeFileSync(stamp, `${salt}\n${fingerprint}\n`, { mode: 0o600 });
 }
