@@ -32,7 +32,7 @@ interface JsonSchema {
 }
 
 /** Keywords that describe rather than constrain. */
-const ANNOTATIONS = new Set(['default', 'description', 'title', 'examples', '$id', '~kind', '~optional', 'format']);
+const ANNOTATIONS = new Set(['default', 'description', 'title', 'examples', '$id', '~kind', '~optional']);
 const CHECKED = new Set(['type', 'properties', 'patternProperties', 'additionalProperties', 'required', 'anyOf', 'const', 'enum', 'items', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'pattern']);
 
 interface Problem {
