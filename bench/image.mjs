@@ -400,8 +400,8 @@ async function main() {
     if (ONLY.includes('alto')) {
       const threads = availableParallelism() > 2 ? 2 : 1;
       result.notes.push(
-        `Alto hashes in ${threads} worker thread${threads > 1 ? 's' : ''} (services/image/src/domain/digest.ts: one per algorithm above two cores, else one for both), started by the first upload: ` +
-          'its first run\'s RSS growth includes them (about 16 MiB each). RSS also carries up to tens of MiB of socket buffers the garbage collector has not yet reclaimed.',
+        `Alto hashes in ${threads} worker thread${threads > 1 ? 's' : ''} (services/image/src/domain/digest.ts: one per algorithm above two cores, else one for both), started when the first image is created (an isolate each, about 16 MiB, held from then on ` +
+          'and counted in the RSS before the first upload, which follows its create by 500 ms). RSS also carries up to tens of MiB of socket buffers the garbage collector has not yet reclaimed.',
       );
     }
     if (ONLY.includes('glance')) {

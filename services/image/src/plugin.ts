@@ -242,8 +242,7 @@ export async function createImage(deps: ImageDeps): Promise<ImageApi> {
     name: 'image-stores',
     async start() {
       for (const s of [...stores.byId.values(), stores.staging]) await s.open();
-      // the hash threads start with the first upload: an isolate each (about 14 MB) is too
-      // much to hold in every idle all-in-one that may never receive an image
+      // the hash threads start with the first image created (domain/digest.ts warmDigestThreads)
     },
     async stop() {},
   };

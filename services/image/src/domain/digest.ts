@@ -176,6 +176,15 @@ export function setDigestThreads(count: 1 | 2): void {
   pool = undefined;
 }
 
+/**
+ * Starts the hash threads if they are not running: called when an image is created, so that an
+ * upload, which follows, finds them ready and its memory is only its buffers, while a cloud that
+ * never receives an image does not hold an isolate per thread (about 16 MiB each).
+ */
+export function warmDigestThreads(): void {
+  pool ??= new HashWorkers(threads);
+}
+
 // ---- the digest
 
 export class DataDigest {

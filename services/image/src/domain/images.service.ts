@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, type RequestContext } from '@alto/kernel';
 import type { ImageCoreDeps } from './deps.js';
+import { warmDigestThreads } from './digest.js';
 import type { Image, ImageStatus, MemberStatus, Visibility } from './models.js';
 import {
   BadRequest,
@@ -173,6 +174,8 @@ export class ImagesService {
       if (await imageIdExists(this.d.db, image.id)) throw DuplicateImage(image.id);
       throw err;
     }
+    // its data usually follows
+    warmDigestThreads();
     return image;
   }
 
