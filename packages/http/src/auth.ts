@@ -110,7 +110,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const serviceRoles = (opts.serviceTokenRoles ?? ['service']).map((r) => r.toLowerCase());
 
   async function validate(token: string, allowExpired: boolean): Promise<AuthContext> {
-    const v = (t: string) => (allowExpired ? opts.validator.validate(t, { allowExpired }) : opts.validator.validate(t));
+    const v = (t: string) => opts.validator.validate(t, { allowExpired });
     if (!opts.cache) return v(token);
     const key = `alto:authtoken:${createHash('sha256').update(token).digest('hex')}`;
     const hit = await opts.cache.get(key);
